@@ -1,0 +1,71 @@
+"""Shared click pieces: options every command takes and the error boundary.
+
+Library functions raise `CacheError`; this layer prints the message on one line (passwords
+redacted) and exits with the error's code, so expected failures never show a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from discogs_cache import progress
+from discogs_cache.db import redact_url, resolve_database_url
+from discogs_cache.errors import CacheError
+
+F = TypeVar("F", bound=Callable[..., Any])
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class CacheGroup(click.Group):
+    """A click group whose commands turn CacheError into `error: ...` and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CacheError as exc:
+            click.echo(f"error: {redact_url(str(exc))}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+
+
+def database_url_option(func: F) -> F:
+    """`--database-url`: else $DATABASE_URL, else the embedded server."""
+    return click.option(
+        "--database-url",
+        "database_url",
+        metavar="URL",
+        default=None,
+        help="PostgreSQL URL (default: $DATABASE_URL, else the embedded server).",
+    )(func)
+
+
+def quiet_option(func: F) -> F:
+    def callback(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        progress.set_quiet(value)
+        return value
+
+    return click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=callback,
+        help="No progress output on stderr.",
+    )(func)
+
+
+def resolve_url(option: str | None) -> str:
+    """The CLI's single entry into database URL resolution."""
+    return resolve_database_url(option)
+
+
+def existing_path(**kwargs: Any) -> click.Path:
+    return click.Path(exists=True, path_type=Path, **kwargs)

@@ -1,0 +1,91 @@
+"""Normalization rules for artist names and album titles: the one place they live.
+
+The converter's filter, the verify/prune classifier and dedup's label preferences all
+compare names through these functions, so a catalog spelling ("Beatles, The",
+"OK Computer 12\"") pairs with the Discogs one ("The Beatles", "OK Computer") everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_ARTICLES = ("the", "los", "las", "les", "la", "le", "el", "die", "der", "das")
+_DISCOGS_SUFFIX = re.compile(r"\s*\(\d+\)$")
+_CATALOG_SUFFIX = re.compile(r"\s*\[[^\]]*\]$")
+_TRAILING_ARTICLE = re.compile(r"^(?P<body>.+?),\s*(?P<article>" + "|".join(_ARTICLES) + r")$")
+_AMPERSAND = re.compile(r"\s*&\s*")
+_APOSTROPHES = re.compile(r"['\u2018\u2019\u0060\u00b4]")
+_SPACES = re.compile(r"\s+")
+_TITLE_SUFFIX = re.compile(
+    r"""\s*(?:
+        (?:12|7|10)\s*(?:"|''|inch|in\.?)          # 12" / 7" / 10" format marks
+      | \(\d+\)                                      # Discogs (n)
+      | \(\d+\s*-?\s*cd\s*set\)                      # (2 cd set)
+      | \(\d*\s*-?\s*(?:cd|lp|ep)\)                  # (ep) (lp) (2lp) (cd)
+      | \(reissue\)
+      | \((?:deluxe|expanded|anniversary|special|limited)(?:\s+edition)?\)
+      | \(bonus\s+tracks?\)
+      | \(remaster(?:ed)?(?:\s+\d{4})?\)             # Discogs "(Remastered)" pressings
+    )\s*$""",
+    re.X,
+)
+_COMPILATION_WORDS = ("various", "soundtrack", "compilation", "v/a", "v.a.")
+
+
+def strip_accents(text: str) -> str:
+    """NFKD-decompose and drop combining marks: "Björk" -> "Bjork"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _base(text: str) -> str:
+    return _SPACES.sub(" ", strip_accents(text).lower()).strip()
+
+
+@lru_cache(maxsize=1 << 18)
+def normalize_artist(name: str) -> str:
+    """Canonical form of an artist name for equality comparison.
+
+    lowercase, no accents, no trailing Discogs " (n)" or catalog " [...]", "X, The" -> "the x"
+    (also Los/Las/Les/La/Le/El/Die/Der/Das), "&" -> "and", no apostrophes, single spaces.
+    """
+    text = _base(name)
+    while True:
+        stripped = _CATALOG_SUFFIX.sub("", _DISCOGS_SUFFIX.sub("", text)).strip()
+        if stripped == text:
+            break
+        text = stripped
+    match = _TRAILING_ARTICLE.match(text)
+    if match:
+        text = f"{match['article']} {match['body']}"
+    text = _AMPERSAND.sub(" and ", text)
+    text = _APOSTROPHES.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=1 << 18)
+def normalize_title(title: str) -> str:
+    """Canonical form of an album title: lowercase, no accents, no trailing format/edition marks.
+
+    Strips, repeatedly, a trailing 12"/7"/10", " (n)", "(2 cd set)", "(reissue)",
+    "(deluxe|expanded|anniversary|special|limited edition)", "(bonus tracks)", "(ep)",
+    "(lp)", "(2lp)" and "(remastered)".
+    """
+    text = _base(title)
+    while True:
+        stripped = _TITLE_SUFFIX.sub("", text).strip()
+        if stripped == text or not stripped:
+            break
+        text = stripped
+    text = _AMPERSAND.sub(" and ", text)
+    text = _APOSTROPHES.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def is_compilation_artist(name: str) -> bool:
+    """True for credits like "Various", "Various Artists", "V/A", "Soundtrack"."""
+    text = _base(name)
+    text = _DISCOGS_SUFFIX.sub("", text).strip()
+    return any(word in text for word in _COMPILATION_WORDS)
