@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 ENV_URL = "DATABASE_URL"
 _PG_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
-_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?=@)", re.I)
+_PASSWORD_IN_URL = re.compile(
+    r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?=@)", re.I
+)
 _PASSWORD_IN_CONNINFO = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
 
 
@@ -106,7 +108,7 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
 def create_engine(url: str, **kwargs: object) -> sa.Engine:
     """A SQLAlchemy engine on psycopg 3; connect failures surface as DatabaseError on first use."""
     kwargs.setdefault("connect_args", {"connect_timeout": 10})
-    return sa.create_engine(sqlalchemy_url(url), **kwargs)  # type: ignore[arg-type]
+    return sa.create_engine(sqlalchemy_url(url), **kwargs)
 
 
 def ping(url: str) -> None:

@@ -29,11 +29,11 @@ def script_location() -> Path:
     raise DatabaseError(f"migration scripts not found near {_PACKAGE_DIR}")
 
 
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     """Leave objects that are not part of the contract (other apps' tables) out of `check`."""
-    if type_ == "table" and reflected and compare_to is None:
-        return False
-    return True
+    return not (type_ == "table" and reflected and compare_to is None)
 
 
 def alembic_config(url: str, **attributes: Any) -> Config:

@@ -13,8 +13,8 @@ real Discogs name comes close.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy import (
     ForeignKey,
     Index,
@@ -51,7 +51,7 @@ CACHE_TABLES = (
 """Every release table of the cache, parents first (children cascade from `release`)."""
 
 
-def trigram_index(name: str, column: sa.ColumnElement[str]) -> Index:
+def trigram_index(name: str, column: Any) -> Index:
     """GIN trigram index on lower(f_unaccent(col)), the expression consumers search with."""
     return Index(
         name,
@@ -96,9 +96,7 @@ class Release(Base):
         cascade="all, delete-orphan", passive_deletes=True
     )
 
-    __table_args__ = (
-        Index("ix_release_master_id", "master_id"),
-    )
+    __table_args__ = (Index("ix_release_master_id", "master_id"),)
 
 
 class ReleaseArtist(Base):
@@ -113,9 +111,7 @@ class ReleaseArtist(Base):
 
     release: Mapped[Release] = relationship(back_populates="artists")
 
-    __table_args__ = (
-        Index("ix_release_artist_artist_id", "artist_id"),
-    )
+    __table_args__ = (Index("ix_release_artist_artist_id", "artist_id"),)
 
 
 class ReleaseLabel(Base):
@@ -190,6 +186,7 @@ metadata = Base.metadata
 __all__ = [
     "CACHE_TABLES",
     "NAME_MAX",
+    "TRIGRAM_INDEXES",
     "ArtistAlias",
     "Base",
     "CacheMetadata",
@@ -198,6 +195,5 @@ __all__ = [
     "ReleaseLabel",
     "ReleaseTrack",
     "ReleaseTrackArtist",
-    "TRIGRAM_INDEXES",
     "metadata",
 ]

@@ -142,6 +142,8 @@ class EmbeddedServer:
         )
 
         entry = ensure_user_exists(RUN_AS)
+        if entry is None:
+            raise DatabaseError(f"embedded server: cannot create system user {RUN_AS!r}")
         ensure_prefix_permissions(bin_path)
         ensure_folder_permissions(bin_path, 0o055)
         ensure_folder_permissions(bin_path.parent / "lib", 0o044)

@@ -1,0 +1,1 @@
+"""The station catalog: library.db, its MySQL source, artist lists and label preferences."""
