@@ -170,8 +170,6 @@ class EmbeddedServer:
         port = self._configured_port()
         if port is None or not _port_free(port):
             self._set_port(_free_port())
-        if self._run_as():
-            self._prepare_root()
         self._pg_ctl("-w", "-t", "60", "-l", str(self.log), "start")
 
     def _ensure_database(self) -> None:
@@ -188,6 +186,10 @@ class EmbeddedServer:
             raise DatabaseError(f"embedded server in {self.home}: {exc}".splitlines()[0]) from None
 
     def _pg_ctl(self, *args: str) -> None:
+        if self._run_as():
+            # Parent directories may have lost their traversal bits since the last call
+            # (temp-dir managers reset them); the server user needs them.
+            self._prepare_root()
         self._exec(self._bin("pg_ctl"), "-D", str(self.pgdata), *args)
 
     def _exec(self, *argv: str) -> None:

@@ -9,6 +9,8 @@ MySQL/MariaDB: `MYSQL_URL_TEST`, else testcontainers, else the test is skipped w
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,8 +58,28 @@ def _drop_database(server_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def server_home_dir() -> Path:
+    """A home for an embedded server outside pytest's tmp tree.
+
+    pytest resets /tmp/pytest-of-<user> to mode 0700, which would lock out the unprivileged
+    user the server runs as when the tests run as root.
+    """
+    return Path(tempfile.mkdtemp(prefix="discogs-cache-test-"))
+
+
+@pytest.fixture
+def server_home() -> Iterator[Path]:
+    """An empty embedded-server home; the server in it is stopped and the data removed after."""
+    home = server_home_dir()
+    yield home / "home"
+    from discogs_cache.server import EmbeddedServer
+
+    EmbeddedServer(home / "home").stop()
+    shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server_url() -> Iterator[str]:
     """A PostgreSQL server URL on which the tests may create databases."""
     env = os.environ.get("DATABASE_URL_TEST")
     if env:
@@ -71,12 +93,14 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     from discogs_cache.server import EmbeddedServer
 
-    server = EmbeddedServer(tmp_path_factory.mktemp("embedded-pg"))
+    home = server_home_dir()
+    server = EmbeddedServer(home)
     url = server.ensure_running()
     try:
         yield url
     finally:
         server.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,23 @@
 """Label preferences: which label the station recorded for an album (dedup's first rule).
 
 `library_labels.csv` has the header `artist_name,release_title,label_name`; it is written
-by `discogs-cache library labels` (from MySQL) and read by `dedup --library-labels`.
+by `discogs-cache library labels` (from MySQL's flowsheet) and read by `dedup --library-labels`;
+`read_label_preferences(mysql_url)` gives the same rows without the file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from discogs_cache import progress
 from discogs_cache.errors import InputError
+from discogs_cache.library import mysql
 
 HEADER = ("artist_name", "release_title", "label_name")
 
@@ -47,13 +53,84 @@ def read_label_preferences_csv(path: Path) -> list[LabelPreference]:
 def write_label_preferences_csv(prefs: Iterable[LabelPreference], path: Path) -> int:
     """Write atomically (temp file + rename); returns the number of rows."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     count = 0
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        for pref in prefs:
-            writer.writerow(pref)
-            count += 1
-    tmp.replace(path)
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(HEADER)
+            for pref in prefs:
+                writer.writerow(pref)
+                count += 1
+        tmp.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     return count
+
+
+LABELS_FROM = (
+    "FROM FLOWSHEET_ENTRY_PROD fe"
+    " JOIN LIBRARY_RELEASE r ON r.ID = fe.LIBRARY_RELEASE_ID"
+    " JOIN LIBRARY_CODE lc ON lc.ID = r.LIBRARY_CODE_ID"
+)
+LABELS_WHERE = "fe.LIBRARY_RELEASE_ID > 0 AND fe.LABEL_NAME IS NOT NULL AND fe.LABEL_NAME <> ''"
+# No DISTINCT on the server: its case- and trailing-space-insensitive collations would merge
+# spellings arbitrarily; rows stream and are made distinct exactly here.
+LABELS_QUERY = (
+    f"SELECT lc.PRESENTATION_NAME, r.TITLE, fe.LABEL_NAME {LABELS_FROM} WHERE {LABELS_WHERE}"
+)
+
+
+@dataclass
+class LabelExtract:
+    prefs: list[LabelPreference] = field(default_factory=list)
+    flowsheet_rows: int = 0  # flowsheet entries with a label and a library release
+    charset: str = ""
+    decode_fallbacks: int = 0
+    unrepresentable: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def extract_label_preferences(mysql_url: str) -> LabelExtract:
+    """Distinct (artist, title, label) the DJs logged in the flowsheet, sorted, with counts."""
+    conn = mysql.connect(mysql_url)
+    decoder = mysql.Decoder(conn.charset)
+    result = LabelExtract(charset=conn.charset)
+    seen: set[LabelPreference] = set()
+    try:
+        with mysql.mysql_errors(mysql_url, "cannot read label preferences from MySQL"):
+            for row in mysql.stream(conn, LABELS_QUERY):
+                result.flowsheet_rows += 1
+                artist, title, label = decoder.row(row, "FLOWSHEET_ENTRY_PROD")
+                label = (label or "").strip()  # typed by DJs; artist/title stay as catalogued
+                if artist and title and label:
+                    seen.add(LabelPreference(artist, title, label))
+            result.unrepresentable = mysql.count_unrepresentable(
+                conn,
+                conn.charset,
+                ["lc.PRESENTATION_NAME", "r.TITLE", "fe.LABEL_NAME"],
+                LABELS_FROM,
+                LABELS_WHERE,
+            )
+    finally:
+        mysql.close_quietly(conn)
+    result.prefs = sorted(seen)
+    result.decode_fallbacks = decoder.fallbacks
+    if decoder.fallbacks:
+        result.warnings.append(decoder.describe_fallbacks())
+    if result.unrepresentable:
+        result.warnings.append(
+            f"{result.unrepresentable} flowsheet row(s) hold characters the {conn.charset} "
+            "connection cannot carry (the server sent '?'); use ?charset=utf8mb4"
+        )
+    return result
+
+
+def read_label_preferences(mysql_url: str) -> list[LabelPreference]:
+    """Label preferences straight from MySQL (dedup's `--wxyc-db-url`); warnings to stderr."""
+    result = extract_label_preferences(mysql_url)
+    for warning in result.warnings:
+        progress.note(f"warning: {warning}")
+    return result.prefs

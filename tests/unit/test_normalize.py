@@ -1,0 +1,78 @@
+"""The shared normalization rules (SPEC "Matching rules")."""
+
+from __future__ import annotations
+
+import pytest
+
+from discogs_cache.normalize import (
+    is_compilation_artist,
+    normalize_artist,
+    normalize_title,
+    strip_accents,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("The Beatles", "the beatles"),
+        ("Beatles, The", "the beatles"),
+        ("BEATLES, THE", "the beatles"),
+        ("Lobos, Los", "los lobos"),
+        ("Ärzte, Die", "die arzte"),
+        ("Prince (2)", "prince"),
+        ("Prince [UK]", "prince"),
+        ("Björk", "bjork"),
+        ("Simon & Garfunkel", "simon and garfunkel"),
+        ("Simon and Garfunkel", "simon and garfunkel"),
+        ("Guns N' Roses", "guns n roses"),
+        ("Guns N’ Roses", "guns n roses"),
+        ("  Sonic   Youth ", "sonic youth"),
+    ],
+)
+def test_normalize_artist(raw: str, expected: str) -> None:
+    assert normalize_artist(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ('Blue Monday 12"', "blue monday"),
+        ('Love Will Tear Us Apart 7"', "love will tear us apart"),
+        ("Nevermind (Deluxe Edition)", "nevermind"),
+        ("Nevermind (Deluxe Edition) (2 CD Set)", "nevermind"),
+        ("Abbey Road (Remastered)", "abbey road"),
+        ("Sound Affects (Reissue)", "sound affects"),
+        ("Head Hunters (Bonus Tracks)", "head hunters"),
+        ("Trans-Europe Express (LP)", "trans-europe express"),
+        ("Peel Session (EP)", "peel session"),
+        ("Live (2LP)", "live"),
+        ("Untitled (3)", "untitled"),
+        ("Ágætis Byrjun", "agætis byrjun"),
+        ("(EP)", "(ep)"),  # never strip a title to nothing
+    ],
+)
+def test_normalize_title(raw: str, expected: str) -> None:
+    assert normalize_title(raw) == expected
+
+
+def test_strip_accents() -> None:
+    assert strip_accents("Café Tacvba – Sigur Rós") == "Cafe Tacvba – Sigur Ros"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Various", True),
+        ("Various Artists", True),
+        ("Various (3)", True),
+        ("V/A", True),
+        ("V.A.", True),
+        ("Original Soundtrack", True),
+        ("Compilation", True),
+        ("The Beatles", False),
+        ("Vanilla Fudge", False),
+    ],
+)
+def test_is_compilation_artist(name: str, expected: bool) -> None:
+    assert is_compilation_artist(name) is expected
