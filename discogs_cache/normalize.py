@@ -36,6 +36,8 @@ _COMPILATION_WORDS = ("various", "soundtrack", "compilation", "v/a", "v.a.")
 
 def strip_accents(text: str) -> str:
     """NFKD-decompose and drop combining marks: "Björk" -> "Bjork"."""
+    if text.isascii():  # fast path: most names; NFKD of ASCII is itself
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

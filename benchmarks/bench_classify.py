@@ -1,0 +1,158 @@
+"""Classification speed (200k releases x 8k library albums) and quality on the eval set.
+
+Baseline, measured in the same run: the rules of the system this replaces (normalize, exact
+pair, token_set_ratio of the title against the artist's albums, else extractOne over every
+library artist), per release with no memoization, timed on a subsample and extrapolated; its
+recall/precision on the same evaluation set is printed too. Data is generated in-process
+with a fixed seed (no database: classification is pure Python over rows already read).
+"""
+
+from __future__ import annotations
+
+import random
+import string
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from rapidfuzz import fuzz, process  # noqa: E402
+
+from discogs_cache.library.catalog import CatalogEntry  # noqa: E402
+from discogs_cache.matcher import (  # noqa: E402
+    Classification,
+    Credit,
+    Decision,
+    ReleaseRecord,
+    Verdict,
+    build_index,
+    classify_releases,
+)
+from discogs_cache.normalize import (  # noqa: E402
+    is_compilation_artist,
+    normalize_artist,
+    normalize_title,
+)
+from tests.data.eval.eval_set import build_eval_set, evaluate, quality  # noqa: E402
+
+SEED = 6
+RELEASES = 200_000
+ALBUMS = 8_000
+BASELINE_SAMPLE = 4_000
+
+
+def _word(rng: random.Random) -> str:
+    return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 9))).title()
+
+
+def synth(rng: random.Random) -> tuple[list[CatalogEntry], list[ReleaseRecord]]:
+    """~2.7k artists with 3 owned albums each; every artist has ~20 albums of 3-4 pressings
+    in the cache (like a converted dump), plus compilations and non-library co-credits."""
+    artists = [" ".join(_word(rng) for _ in range(rng.randint(1, 3))) for _ in range(ALBUMS // 3)]
+    library, releases = [], []
+    discography = {a: [" ".join(_word(rng) for _ in range(rng.randint(1, 4))) for _ in range(20)]
+                   for a in artists}  # fmt: skip
+    for a in artists:
+        for t in discography[a][:3]:
+            library.append(CatalogEntry(len(library) + 1, t, a))
+    comps = [" ".join(_word(rng) for _ in range(3)) for _ in range(ALBUMS - len(library))]
+    library += [
+        CatalogEntry(len(library) + i + 1, t, "Various Artists") for i, t in enumerate(comps)
+    ]
+    while len(releases) < RELEASES:
+        rid = len(releases) + 1
+        if rng.random() < 0.05:
+            title = rng.choice(comps) if rng.random() < 0.5 else _word(rng) + " Hits"
+            releases.append(ReleaseRecord(rid, title, (Credit("Various", 194),)))
+            continue
+        artist = rng.choice(artists)
+        title = rng.choice(discography[artist]) + rng.choice(["", "", " (Remastered)"])
+        credits = [Credit(artist, hash(artist) % 10**6)]
+        if rng.random() < 0.05:
+            credits.append(Credit(_word(rng) + " " + _word(rng), rng.randint(10**6, 10**7)))
+        releases.append(ReleaseRecord(rid, title, tuple(credits)))
+    return library, releases
+
+
+class Baseline:
+    """The replaced system's rules, per release, no memo (see module docstring)."""
+
+    def __init__(self, entries: list[CatalogEntry]) -> None:
+        self.pairs: set[tuple[str, str]] = set()
+        self.titles: dict[str, list[str]] = {}
+        self.comps: list[str] = []
+        for e in entries:
+            if is_compilation_artist(e.artist):
+                self.comps.append(normalize_title(e.title))
+                continue
+            a, t = normalize_artist(e.artist), normalize_title(e.title)
+            self.pairs.add((a, t))
+            self.titles.setdefault(a, []).append(t)
+        self.artists = list(self.titles)
+
+    def one(self, artist: str, title: str) -> tuple[Decision, float]:
+        t = normalize_title(title)
+        if is_compilation_artist(artist):
+            hit = process.extractOne(t, self.comps, scorer=fuzz.token_set_ratio)
+            return (Decision.KEEP if hit and hit[1] >= 80 else Decision.PRUNE), 0.0
+        a = normalize_artist(artist)
+        if (a, t) in self.pairs:
+            return Decision.KEEP, 100.0
+        score = 0.0
+        if a in self.titles:
+            hit = process.extractOne(t, self.titles[a], scorer=fuzz.token_set_ratio)
+            score = hit[1] if hit else 0.0
+        else:
+            found = process.extractOne(
+                a, self.artists, scorer=fuzz.token_set_ratio, score_cutoff=60
+            )
+            if found:
+                hit = process.extractOne(t, self.titles[found[0]], scorer=fuzz.token_set_ratio)
+                score = (found[1] * (hit[1] if hit else 0)) ** 0.5
+        return (
+            Decision.KEEP if score >= 75 else Decision.REVIEW if score >= 65 else Decision.PRUNE
+        ), score
+
+    def classify(self, releases: list[ReleaseRecord]) -> Classification:
+        verdicts = []
+        for r in releases:
+            best = max((self.one(c.name, r.title) for c in r.credits), default=(Decision.PRUNE, 0))
+            verdicts.append(Verdict(r.id, best[0], best[1]))
+        return Classification(verdicts)
+
+
+def main() -> None:
+    rng = random.Random(SEED)
+    library, releases = synth(rng)
+    print(f"# {len(releases):,} releases, {len(library):,} library albums, seed {SEED}")
+
+    start, cpu = time.perf_counter(), time.process_time()
+    ours = classify_releases(build_index(library), releases)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(f"classify: {seconds:.2f} s wall, {cpu:.2f} s cpu "
+          f"({len(releases) / seconds:,.0f} releases/s)  {ours.counts()}")  # fmt: skip
+
+    sample = rng.sample(releases, BASELINE_SAMPLE)
+    normalize_artist.cache_clear()
+    normalize_title.cache_clear()
+    start, base_cpu = time.perf_counter(), time.process_time()
+    Baseline(library).classify(sample)
+    base = (time.perf_counter() - start) * len(releases) / len(sample)
+    base_cpu = (time.process_time() - base_cpu) * len(releases) / len(sample)
+    print(f"baseline (replaced system's rules, {BASELINE_SAMPLE:,} sampled, extrapolated): "
+          f"{base:.2f} s wall, {base_cpu:.2f} s cpu")  # fmt: skip
+    print(f"ratio: {base / seconds:.1f}x faster than baseline (cpu: {base_cpu / cpu:.1f}x)")
+
+    q = evaluate()
+    print(f"quality (ours):     {q.line()}")
+    es = build_eval_set()
+    bq = quality(es, Baseline(es.library).classify(es.releases))
+    print(f"quality (baseline): {bq.line()}")
+    print("targets: recall >= 0.99, precision >= 0.95")
+
+
+if __name__ == "__main__":
+    main()

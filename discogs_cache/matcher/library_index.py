@@ -1,0 +1,109 @@
+"""The station catalog indexed for classification: by artist key, plus compilation titles.
+
+Indexing by normalized artist makes a known artist's release cost a comparison with that
+artist's few titles, not with the whole library; only credits that are not a library artist
+go through one vectorized fuzzy search over the artist keys.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from discogs_cache.library.catalog import CatalogEntry
+from discogs_cache.matcher.rules import Text, artist_key, title_forms
+from discogs_cache.normalize import is_compilation_artist
+
+_SPLIT = re.compile(r"\s*(?:&|\band\b|/|;|\bwith\b|\bfeat\.?|\bfeaturing\b)\s*", re.I)
+
+
+@dataclass(frozen=True)
+class LibraryAlbum:
+    artist: str
+    title: str
+    forms: tuple[Text, ...]
+
+
+@dataclass
+class LibraryIndex:
+    """Library albums by artist key; `components` holds members of "A & B" entries."""
+
+    by_artist: dict[str, list[LibraryAlbum]] = field(default_factory=dict)
+    components: dict[str, list[LibraryAlbum]] = field(default_factory=dict)
+    compilations: list[LibraryAlbum] = field(default_factory=list)
+    display: dict[str, str] = field(default_factory=dict)
+    near: dict[str, set[str]] = field(default_factory=dict)
+    """Deletion variant / sorted-word form -> library artist keys (the fuzzy artist index)."""
+    albums: int = 0
+
+    @property
+    def artist_keys(self) -> list[str]:
+        return list(self.by_artist)
+
+    def albums_of(self, key: str) -> list[LibraryAlbum] | None:
+        return self.by_artist.get(key) or self.components.get(key)
+
+    def near_keys(self, key: str) -> set[str]:
+        """Library artist keys one edit (or a word order) away from `key`: candidates only,
+        the caller scores them. A symmetric-deletion index finds substitutions, insertions,
+        deletions and transpositions with a few hash lookups instead of a scan of 8k names."""
+        found: set[str] = set()
+        for variant in fuzzy_variants(key):
+            found |= self.near.get(variant, set())
+        found.discard(key)
+        return found
+
+
+MIN_FUZZY_LEN = 5
+"""Shorter names are compared exactly: one edit in "Low" or "Can" is another artist."""
+
+
+def fuzzy_variants(key: str) -> set[str]:
+    """`key` with each one character deleted, plus its words sorted ("cave nick")."""
+    variants = {" ".join(sorted(key.split()))}
+    if len(key) >= MIN_FUZZY_LEN:
+        variants.add(key)
+        variants.update(key[:i] + key[i + 1 :] for i in range(len(key)))
+    return variants
+
+
+def build_index(entries: Iterable[CatalogEntry]) -> LibraryIndex:
+    """Index catalog rows; alternate artist names point at the same albums."""
+    index = LibraryIndex()
+    seen: set[tuple[str, str]] = set()
+    for entry in entries:
+        if not (entry.artist or "").strip() or not (entry.title or "").strip():
+            continue
+        forms = title_forms(entry.title)
+        if not forms:
+            continue
+        album = LibraryAlbum(entry.artist, entry.title, forms)
+        if is_compilation_artist(entry.artist):
+            if ("", forms[0].compare) not in seen:
+                seen.add(("", forms[0].compare))
+                index.compilations.append(album)
+                index.albums += 1
+            continue
+        names = [entry.artist]
+        if entry.alternate_artist_name and entry.alternate_artist_name.strip():
+            names.append(entry.alternate_artist_name)
+        counted = False
+        for name in names:
+            key = artist_key(name)
+            if not key or (key, forms[0].compare) in seen:
+                continue
+            seen.add((key, forms[0].compare))
+            index.by_artist.setdefault(key, []).append(album)
+            index.display.setdefault(key, name)
+            if not counted:
+                index.albums += 1
+                counted = True
+            for part in _SPLIT.split(name):
+                part_key = artist_key(part)
+                if part_key and part_key != key and len(part_key) > 2:
+                    index.components.setdefault(part_key, []).append(album)
+    for key in index.by_artist:
+        for variant in fuzzy_variants(key):
+            index.near.setdefault(variant, set()).add(key)
+    return index

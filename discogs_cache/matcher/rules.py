@@ -1,0 +1,140 @@
+"""Scoring rules of the classifier, on top of the shared normalization (SPEC "Matching rules").
+
+Why not plain token_set_ratio: it scores a title that is a word subset of another at 100
+("Love" vs "Love Night", "The Wall" vs "The Wall Live"), so every album of a library artist
+whose title shares words with an owned one was kept, and an artist name inside a longer one
+("Beatles Tribute Band") matched too. Here edit distance (the better of ratio and
+token_sort_ratio: typos and word order) is the base, and three guards veto what edit distance
+alone lets through: strictly nested word sets (extra words = another album / another act),
+differing numbers ("Vol. 2", "II", "1999" vs "2000") and a content word with no similar
+partner ("... In America" vs "... In The West").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from discogs_cache.normalize import normalize_artist, normalize_title
+
+KEEP_SCORE = 75.0
+"""Title (or combined artist+title) score at or above which a release is KEEP."""
+REVIEW_SCORE = 65.0
+"""Score at or above which a release is REVIEW (kept, shown to a human)."""
+ARTIST_FUZZY_SCORE = 80.0
+"""Minimum artist score for a credit that is not a library artist after normalization."""
+COMPILATION_SCORE = 80.0
+"""Title score a compilation needs against the library's compilation titles to be KEEP."""
+SOUNDTRACK_SCORE = 90.0
+"""Title score that makes a non-library credit REVIEW when it names a library compilation."""
+GUARDED_SCORE = 50.0
+"""What a pair vetoed by a guard scores: below REVIEW, so it never keeps a release alone."""
+
+
+class Decision(IntEnum):
+    """Ordered so that max() of several credits' decisions is the release's decision."""
+
+    PRUNE = 0
+    REVIEW = 1
+    KEEP = 2
+
+
+def decide(score: float, keep: float = KEEP_SCORE, review: float = REVIEW_SCORE) -> Decision:
+    if score >= keep:
+        return Decision.KEEP
+    if score >= review:
+        return Decision.REVIEW
+    return Decision.PRUNE
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+_ROMAN = {"ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"}
+_STOPWORDS = {"the", "a", "an", "and", "of", "vol", "volume", "part", "pt"}
+WORD_SCORE = 65.0
+"""Every content word of one title needs a partner this similar in the other (typos pass)."""
+_CORE_CUT = re.compile(r"\s*(?:[(\[{].*|\s[-–—:/]\s.*)$")
+"""A trailing "(...)", "[...]" or " - subtitle": edition notes Discogs titles carry."""
+
+
+@dataclass(frozen=True)
+class Text:
+    """A name or title prepared for scoring: compare string, word set, number tokens."""
+
+    compare: str
+    words: frozenset[str]
+    numbers: tuple[str, ...]
+
+
+def prepare(normalized: str) -> Text:
+    words = _WORD.findall(normalized)
+    numbers = tuple(sorted(w for w in words if w.isdigit() or w in _ROMAN))
+    return Text(" ".join(words), frozenset(words), numbers)
+
+
+@lru_cache(maxsize=1 << 18)
+def title_forms(title: str) -> tuple[Text, ...]:
+    """The normalized title, plus its core without a trailing parenthetical or subtitle."""
+    normalized = normalize_title(title)
+    forms = [prepare(normalized)]
+    core = _CORE_CUT.sub("", normalized).strip()
+    if core and core != normalized:
+        forms.append(prepare(core))
+    return tuple(f for f in forms if f.compare)
+
+
+@lru_cache(maxsize=1 << 18)
+def artist_key(name: str) -> str:
+    """normalize_artist, then punctuation-free words with a leading "the" dropped.
+
+    "The Beatles", "Beatles, The", "Beatles" and "BEATLES [UK]" share one key; "The The" stays.
+    """
+    words = _WORD.findall(normalize_artist(name))
+    if len(words) > 1 and words[0] == "the":
+        words = words[1:]
+    return " ".join(words)
+
+
+def nested(a: frozenset[str], b: frozenset[str]) -> bool:
+    """One word set strictly inside the other, the extra words being more than filler."""
+    if a == b:
+        return False
+    small, big = (a, b) if len(a) <= len(b) else (b, a)
+    return small <= big and bool(big - small - _STOPWORDS)
+
+
+def unpaired(a: frozenset[str], b: frozenset[str]) -> bool:
+    """A content word of one side with no similar word on the other: "Once Upon A Time In
+    America" is not "... In The West", "Saturday Night Live" is not "... Fever"."""
+    for small, big in ((a, b), (b, a)):
+        for word in small - big - _STOPWORDS:
+            if not any(fuzz.ratio(word, other) >= WORD_SCORE for other in big):
+                return True
+    return False
+
+
+def pair_score(a: Text, b: Text) -> float:
+    """Similarity 0-100 of two prepared titles/names, with the nesting, number and
+    unpaired-word guards (applied only when they could change the decision)."""
+    if a.compare == b.compare:
+        return 100.0
+    score = max(fuzz.ratio(a.compare, b.compare), fuzz.token_sort_ratio(a.compare, b.compare))
+    if score < REVIEW_SCORE:
+        return score
+    if a.numbers != b.numbers or nested(a.words, b.words) or unpaired(a.words, b.words):
+        return min(GUARDED_SCORE, score)
+    return score
+
+
+def best_title_score(forms: tuple[Text, ...], candidates: tuple[Text, ...]) -> float:
+    """Best score of any form of a release title against any form of a library title."""
+    return max((pair_score(f, c) for f in forms for c in candidates), default=0.0)
+
+
+def artist_score(key: str, library_key: str) -> float:
+    """Score of an unknown credit against a library artist: typos and word order pass,
+    a library name inside a longer one ("Beatles Tribute Band") does not."""
+    return pair_score(prepare(key), prepare(library_key))

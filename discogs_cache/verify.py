@@ -1,0 +1,256 @@
+"""Classify the cache against the station's albums and report, changing nothing (SPEC step 7).
+
+`classify_cache` is what prune, copy-to and the pipeline (before dedup) call; `verify` adds
+the dry-run report: table rows and sizes, the share PRUNE would delete, REVIEW by artist.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from discogs_cache import progress
+from discogs_cache.db import connect, database_errors, describe
+from discogs_cache.library.catalog import CatalogEntry, read_catalog
+from discogs_cache.matcher import (
+    ArtistMappings,
+    Classification,
+    Credit,
+    Decision,
+    ReleaseRecord,
+    build_index,
+    classify_releases,
+    load_mappings,
+    write_template,
+)
+from discogs_cache.schema import CACHE_TABLES
+
+
+def read_releases(conn: psycopg.Connection) -> list[ReleaseRecord]:
+    """Every release with its main credits (extra=0), in id order, in one pass."""
+    releases: list[ReleaseRecord] = []
+    current: tuple[int, str] | None = None
+    credits: list[Credit] = []
+    cur = conn.cursor(name="discogs_verify_releases")
+    cur.itersize = 20_000
+    cur.execute(
+        "SELECT r.id, r.title, ra.artist_name, ra.artist_id FROM release r "
+        "LEFT JOIN release_artist ra ON ra.release_id = r.id AND ra.extra = 0 "
+        "ORDER BY r.id, ra.artist_name"
+    )
+    for rid, title, name, artist_id in cur:
+        if current is None or current[0] != rid:
+            if current is not None:
+                releases.append(ReleaseRecord(current[0], current[1], tuple(credits)))
+            current, credits = (rid, title), []
+        if name is not None:
+            credits.append(Credit(name, artist_id or None))
+    if current is not None:
+        releases.append(ReleaseRecord(current[0], current[1], tuple(credits)))
+    cur.close()
+    return releases
+
+
+def read_aliases(conn: psycopg.Connection) -> dict[int, list[str]]:
+    """artist_alias as {artist_id: [alias names]} (empty when convert had no artists.xml)."""
+    aliases: dict[int, list[str]] = defaultdict(list)
+    for artist_id, name in conn.execute("SELECT artist_id, alias_name FROM artist_alias"):
+        aliases[artist_id].append(name)
+    return dict(aliases)
+
+
+def classify_cache(
+    url: str,
+    catalog_entries: Sequence[CatalogEntry],
+    mappings: ArtistMappings | None = None,
+) -> Classification:
+    """Classify every release of the cache at `url` (read-only)."""
+    with database_errors(url, "cannot read the cache"), connect(url) as conn:
+        conn.read_only = True
+        with progress.timed("verify: read releases"):
+            releases = read_releases(conn)
+            aliases = read_aliases(conn)
+        conn.rollback()
+    with progress.timed(f"verify: classify {len(releases):,} releases"):
+        return classify_releases(
+            build_index(catalog_entries), releases, aliases=aliases, mappings=mappings
+        )
+
+
+@dataclass
+class TableStat:
+    table: str
+    rows: int
+    bytes: int
+    rows_pruned: int
+
+    @property
+    def share_pruned(self) -> float:
+        return self.rows_pruned / self.rows if self.rows else 0.0
+
+    @property
+    def bytes_saved(self) -> int:
+        return int(self.bytes * self.share_pruned)
+
+
+@dataclass
+class ReviewArtist:
+    """REVIEW releases of one Discogs artist with its best library match."""
+
+    artist: str
+    releases: int
+    best_artist: str | None
+    best_title: str | None
+    score: float
+
+
+@dataclass
+class VerifyReport:
+    database: str
+    library_albums: int
+    library_artists: int
+    classification: Classification
+    tables: list[TableStat] = field(default_factory=list)
+    review: list[ReviewArtist] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.classification.counts()
+
+    @property
+    def bytes_saved(self) -> int:
+        return sum(t.bytes_saved for t in self.tables)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "library_albums": self.library_albums,
+            "library_artists": self.library_artists,
+            "releases": len(self.classification.verdicts),
+            "decisions": self.counts,
+            "tables": [
+                {**vars(t), "share_pruned": round(t.share_pruned, 4), "bytes_saved": t.bytes_saved}
+                for t in self.tables
+            ],
+            "estimated_bytes_saved": self.bytes_saved,
+            "review": [vars(r) for r in self.review],
+        }
+
+
+def review_by_artist(classification: Classification) -> list[ReviewArtist]:
+    """REVIEW verdicts grouped by the deciding Discogs credit, most releases first."""
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for v in classification.verdicts:
+        if v.decision == Decision.REVIEW:
+            groups[v.credit or "(no credit)"].append(v)
+    result = []
+    for artist, verdicts in groups.items():
+        best = max(verdicts, key=lambda v: v.score)
+        result.append(
+            ReviewArtist(artist, len(verdicts), best.match_artist, best.match_title, best.score)
+        )
+    return sorted(result, key=lambda r: (-r.releases, r.artist))
+
+
+def table_stats(conn: psycopg.Connection, prune_ids: Iterable[int]) -> list[TableStat]:
+    """Rows, on-disk bytes and rows that PRUNE would delete, per cache table."""
+    conn.execute("CREATE TEMP TABLE discogs_verify_prune (release_id integer) ON COMMIT DROP")
+    with conn.cursor().copy("COPY discogs_verify_prune (release_id) FROM STDIN") as copy:
+        for rid in prune_ids:
+            copy.write_row((rid,))
+    conn.execute("ANALYZE discogs_verify_prune")
+    stats = []
+    for table in CACHE_TABLES:
+        column = "id" if table == "release" else "release_id"
+        query = sql.SQL(
+            "SELECT count(*), count(p.release_id), pg_total_relation_size({name}::regclass) "
+            "FROM {table} t LEFT JOIN discogs_verify_prune p ON p.release_id = t.{column}"
+        ).format(
+            name=sql.Literal(table), table=sql.Identifier(table), column=sql.Identifier(column)
+        )
+        row = conn.execute(query).fetchone()
+        assert row is not None
+        stats.append(TableStat(table, int(row[0]), int(row[2]), int(row[1])))
+    return stats
+
+
+def verify(
+    url: str,
+    library_db: Path,
+    *,
+    mappings_path: Path | None = None,
+    write_mappings: Path | None = None,
+) -> VerifyReport:
+    """Classify and measure; nothing in the cache changes (the temp table is rolled back)."""
+    entries = read_catalog(library_db)
+    mappings = load_mappings(mappings_path)
+    classification = classify_cache(url, entries, mappings)
+    index_artists = {e.artist for e in entries}
+    report = VerifyReport(
+        database=describe(url),
+        library_albums=len({(e.artist, e.title) for e in entries}),
+        library_artists=len(index_artists),
+        classification=classification,
+        review=review_by_artist(classification),
+    )
+    with database_errors(url, "cannot measure the cache"), connect(url) as conn:
+        report.tables = table_stats(conn, classification.prune_ids)
+        conn.rollback()
+    if write_mappings is not None:
+        write_template(
+            write_mappings,
+            {
+                r.artist: {"best_match": r.best_artist, "score": r.score, "releases": r.releases}
+                for r in report.review
+            },
+            mappings,
+        )
+    return report
+
+
+def format_report(report: VerifyReport, review_limit: int = 50) -> str:
+    """The human-readable dry-run report."""
+    counts = report.counts
+    total = sum(counts.values())
+    lines = [
+        f"cache {report.database}: {total:,} releases classified against "
+        f"{report.library_albums:,} library albums by {report.library_artists:,} artists",
+        "",
+        progress.format_table(
+            ("decision", "releases", "share"),
+            [(d, n, f"{n / total:.1%}" if total else "-") for d, n in counts.items()],
+        ),
+        "",
+        progress.format_table(
+            ("table", "rows", "size", "rows pruned", "share"),
+            [
+                (
+                    t.table,
+                    t.rows,
+                    progress.human_bytes(t.bytes),
+                    t.rows_pruned,
+                    f"{t.share_pruned:.1%}",
+                )
+                for t in report.tables
+            ],
+        ),
+        f"estimated space saved: {progress.human_bytes(report.bytes_saved)}",
+    ]
+    if report.review:
+        lines += ["", f"REVIEW ({counts['REVIEW']} releases, never deleted) by Discogs artist:"]
+        rows = [
+            (r.artist, r.releases, f"{r.best_artist or ''} - {r.best_title or ''}", r.score)
+            for r in report.review[:review_limit]
+        ]
+        lines.append(progress.format_table(("artist", "releases", "best match", "score"), rows))
+        if len(report.review) > review_limit:
+            lines.append(f"... and {len(report.review) - review_limit} more artists")
+    reasons = Counter(v.reason for v in report.classification.verdicts)
+    lines += ["", "by reason: " + ", ".join(f"{k} {n}" for k, n in reasons.most_common())]
+    return "\n".join(lines)
