@@ -1,0 +1,117 @@
+"""convert throughput from .gz (MB/s of XML) against `gzip -dc FILE > /dev/null`, same run.
+
+Generates (once, cached under bench-data/) a deterministic synthetic dump of >= 400 MB of
+release XML plus artists and labels, runs `discogs-cache convert DIR --library-artists ...`
+(keeps ~20% of releases) as a subprocess, and samples the RSS of its whole process tree
+(main, forkserver, workers) from /proc. Target: >= 150 MB/s end-to-end on 2 cores.
+Env: BENCH_CONVERT_RELEASES (default 110000), BENCH_CONVERT_WORKERS (default: all cores).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gen_dump import generate_dump
+
+ROOT = Path(__file__).resolve().parent.parent
+N_RELEASES = int(os.environ.get("BENCH_CONVERT_RELEASES", "110000"))
+DATA = ROOT / "bench-data" / f"convert-{N_RELEASES}-seed42"
+OUT = ROOT / "bench-data" / "convert-out"
+TARGET_MB_S = 150.0
+
+
+def dataset() -> dict[str, int]:
+    stamp = DATA / "dump.json"
+    if stamp.exists():
+        return dict(json.loads(stamp.read_text())["xml_sizes"])
+    print(f"generating {N_RELEASES} synthetic releases in {DATA} ...", flush=True)
+    shutil.rmtree(DATA, ignore_errors=True)
+    info = generate_dump(DATA, N_RELEASES, seed=42)
+    stamp.write_text(json.dumps({"xml_sizes": info.xml_sizes, "kept": info.expected_kept}))
+    return info.xml_sizes
+
+
+def tree_rss(root_pid: int) -> tuple[int, int]:
+    """(sum of VmRSS, max VmHWM) in bytes over root_pid and all its descendants."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    family = {root_pid}
+    changed = True
+    while changed:
+        changed = False
+        for pid, ppid in parents.items():
+            if ppid in family and pid not in family:
+                family.add(pid)
+                changed = True
+    total = peak = 0
+    for pid in family:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        total += int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+        peak = max(peak, int(fields.get("VmHWM", "0 kB").split()[0]) * 1024)
+    return total, peak
+
+
+def main() -> None:
+    sizes = dataset()
+    releases_gz = DATA / "releases.xml.gz"
+    xml_total = sum(sizes.values())
+    start = time.perf_counter()
+    subprocess.run(["gzip", "-dc", str(releases_gz)], stdout=subprocess.DEVNULL, check=True)
+    gzip_s = time.perf_counter() - start
+    gzip_mb_s = sizes["releases.xml.gz"] / 1e6 / gzip_s
+
+    shutil.rmtree(OUT, ignore_errors=True)
+    command = [sys.executable, "-m", "discogs_cache", "convert", str(DATA), "--output-dir",
+               str(OUT), "--library-artists", str(DATA / "library_artists.txt"), "-q"]  # fmt: skip
+    if os.environ.get("BENCH_CONVERT_WORKERS"):
+        command += ["--workers", os.environ["BENCH_CONVERT_WORKERS"]]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    peak_sum = peak_one = 0
+    while process.poll() is None:
+        total, one = tree_rss(process.pid)
+        peak_sum, peak_one = max(peak_sum, total), max(peak_one, one)
+        time.sleep(0.1)
+    convert_s = time.perf_counter() - start
+    report = process.stdout.read() if process.stdout else ""
+    if process.returncode != 0:
+        raise SystemExit(f"convert failed ({process.returncode})")
+    seen = kept = 0
+    for line in report.splitlines():
+        if line.startswith("releases seen"):
+            seen = int(line.split()[-1])
+        elif line.startswith("releases kept"):
+            kept = int(line.split()[-1])
+    convert_mb_s = xml_total / 1e6 / convert_s
+    print(f"input: {sizes['releases.xml.gz'] / 1e6:.0f} MB releases XML + "
+          f"{(xml_total - sizes['releases.xml.gz']) / 1e6:.0f} MB artists/labels XML, "
+          f"{releases_gz.stat().st_size / 1e6:.0f} MB gz; kept {kept}/{seen} releases "
+          f"({100 * kept / max(seen, 1):.1f}%); cores: {os.cpu_count()}")  # fmt: skip
+    print(f"baseline gzip -dc releases.xml.gz: {gzip_s:6.2f} s  {gzip_mb_s:7.1f} MB/s of XML")
+    print(f"discogs-cache convert (all files): {convert_s:6.2f} s  {convert_mb_s:7.1f} MB/s of XML")
+    print(f"ratio convert / gzip -dc: {convert_mb_s / gzip_mb_s:.2f}; "
+          f"target {TARGET_MB_S:.0f} MB/s: {'met' if convert_mb_s >= TARGET_MB_S else 'NOT met'} "
+          f"({convert_mb_s / TARGET_MB_S:.0%} of target)")  # fmt: skip
+    print(f"peak RSS: {peak_sum / 2**20:.0f} MB summed over the process tree, "
+          f"{peak_one / 2**20:.0f} MB largest single process (limit 300 MB)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

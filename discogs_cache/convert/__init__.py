@@ -1,0 +1,18 @@
+"""Step 2, convert: stream Discogs XML dumps into the CSV interface, keeping library releases.
+
+Entry point: `convert(path, output_dir, library_artists=..., workers=...) -> ConvertSummary`.
+Layout: docs/ARCHITECTURE.md "CSV interface", plus `label_hierarchy.csv` (labels.xml; one row
+per label that has a `<parentLabel>`) and `artist_alias.csv` (artists.xml; for every artist id
+credited as a main artist on a kept release, the distinct names of its `<namevariations>` and
+`<aliases>`). Track numbering and the other per-field decisions are documented in
+`convert.releases`; the filter rules in `convert.filter`.
+
+Only kept records are fully parsed, so an XML error in a record the pre-screen already
+rejected goes unnoticed (it would not be written anyway); every parsed bad record is reported
+with its id and byte offset in the decompressed stream, and skipped.
+"""
+
+from discogs_cache.convert.core import ConvertSummary, convert, find_inputs
+from discogs_cache.convert.filter import LibraryFilter, read_library_artists
+
+__all__ = ["ConvertSummary", "LibraryFilter", "convert", "find_inputs", "read_library_artists"]

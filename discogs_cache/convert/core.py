@@ -1,0 +1,224 @@
+"""`convert`: dump files → CSVs, in the order artists → labels → releases.
+
+Artists come first because the release filter needs the ids matched through aliases; labels
+are independent; the alias CSV is written last, once the kept releases' credited ids are known.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from discogs_cache import progress
+from discogs_cache.convert import entities, releases, source
+from discogs_cache.convert.filter import IdSet, LibraryFilter, read_library_artists
+from discogs_cache.convert.output import CsvSet
+from discogs_cache.convert.parallel import default_workers, ordered_map
+from discogs_cache.errors import InputError
+
+CHUNK_SIZE = 4 << 20  # small enough for flat memory, big enough to amortize dispatch
+MAX_BAD_REPORTED = 100
+
+
+@dataclass
+class ConvertSummary:
+    """What a convert run did; `rows` counts data rows per CSV written (header excluded)."""
+
+    output_dir: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    inputs: dict[str, Path] = field(default_factory=dict)
+    releases_seen: int = 0
+    releases_kept: int = 0
+    artists_seen: int = 0
+    labels_seen: int = 0
+    matched_artist_ids: int = 0
+    bad_records: int = 0
+    bad: list[tuple[str, str, int, str]] = field(default_factory=list)  # kind, id, offset, why
+    rows: dict[str, int] = field(default_factory=dict)
+    xml_bytes: int = 0
+    seconds: float = 0.0
+    workers: int = 1
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.xml_bytes / 1e6 / self.seconds if self.seconds else 0.0
+
+
+def find_inputs(path: Path) -> dict[str, Path]:
+    """{kind: file} for a dump file or a directory, recognised by root element, not by name."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory")
+    if path.is_file():
+        return {source.detect_root(path): path}
+    found: dict[str, Path] = {}
+    for candidate in sorted(p for p in path.iterdir() if p.is_file()):
+        if candidate.name.startswith(".") or not _looks_like_xml(candidate):
+            continue
+        kind = source.detect_root(candidate)
+        if kind in found:
+            raise InputError(f"{path}: two <{kind}> dumps ({found[kind].name}, {candidate.name})")
+        found[kind] = candidate
+    return found
+
+
+def _looks_like_xml(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith((b"<", b"\x1f\x8b"))
+
+
+def convert(
+    path: Path,
+    output_dir: Path,
+    *,
+    library_artists: Path | None = None,
+    workers: int | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> ConvertSummary:
+    """Convert the dump at `path` (file or directory) into CSVs under `output_dir`.
+
+    With `library_artists` only releases whose main artists are on that list are kept (see
+    `convert.filter`); without it everything is converted. Raises InputError for a missing
+    path, an unknown root element, a truncated file or no releases dump.
+    """
+    path, output_dir = Path(path), Path(output_dir)
+    inputs = find_inputs(path)
+    if "releases" not in inputs:
+        raise InputError(f"{path}: no <releases> dump found")
+    library = None
+    if library_artists is not None:
+        library = LibraryFilter.from_names(read_library_artists(Path(library_artists)))
+    output_dir.mkdir(parents=True, exist_ok=True)
+    summary = ConvertSummary(output_dir, inputs=inputs, workers=workers or default_workers())
+    if "masters" in inputs:
+        progress.note(f"{inputs['masters'].name}: masters are not needed, skipped")
+    outputs = CsvSet(output_dir)
+    spill = output_dir / f".artist_alias.spill.{id(outputs)}.tmp"
+    started = time.perf_counter()
+    try:
+        if "artists" in inputs:
+            _artists(inputs["artists"], library, spill, summary, chunk_size)
+        if "labels" in inputs:
+            _labels(inputs["labels"], outputs, summary, chunk_size)
+        credited = _releases(inputs["releases"], library, outputs, summary, chunk_size)
+        if "artists" in inputs:
+            _write_aliases(spill, credited, outputs)
+        summary.files = outputs.commit()
+    except BaseException:
+        outputs.abort()
+        raise
+    finally:
+        spill.unlink(missing_ok=True)
+    summary.rows = dict(outputs.rows)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _run(
+    file: Path,
+    kind: str,
+    func: Callable[[int, bytes], Any],
+    init: Callable[..., None],
+    library: LibraryFilter | None,
+    summary: ConvertSummary,
+    chunk_size: int,
+) -> Iterator[Any]:
+    """Chunk `file`, map `func` over the chunks on the workers, yield results in order."""
+    stream, raw = source.open_stream(file)
+    size = file.stat().st_size
+    try:
+        with progress.bar(total=size, desc=file.name, unit="B") as bar:
+            chunks = source.iter_chunks(stream, file, kind, chunk_size)
+            for result in ordered_map(func, chunks, summary.workers, init, (library,)):
+                summary.xml_bytes += result.xml_bytes
+                for ident, offset, why in result.bad:
+                    _report_bad(summary, kind, ident, offset, why, file)
+                bar.update(min(raw.tell(), size) - bar.n)
+                yield result, bar
+    finally:
+        stream.close()
+        raw.close()
+
+
+def _report_bad(
+    summary: ConvertSummary, kind: str, ident: str, offset: int, why: str, file: Path
+) -> None:
+    summary.bad_records += 1
+    if len(summary.bad) < MAX_BAD_REPORTED:
+        summary.bad.append((kind, ident, offset, why))
+        progress.note(f"{file.name}: skipped bad {kind[:-1]} id={ident} at byte {offset}: {why}")
+
+
+def _artists(
+    file: Path,
+    library: LibraryFilter | None,
+    spill: Path,
+    summary: ConvertSummary,
+    chunk_size: int,
+) -> None:
+    matched = IdSet()
+    with spill.open("wb") as out:
+        for result, _ in _run(
+            file, "artists", entities.artist_chunk, entities.init_worker, library, summary,
+            chunk_size,
+        ):  # fmt: skip
+            summary.artists_seen += result.seen
+            out.write(result.rows)
+            matched.update(array("q", result.matched_ids))
+    if library is not None:
+        library.matched_ids = matched
+        summary.matched_artist_ids = len(matched)
+
+
+def _labels(file: Path, outputs: CsvSet, summary: ConvertSummary, chunk_size: int) -> None:
+    outputs.open(
+        "label_hierarchy", ("label_id", "label_name", "parent_label_id", "parent_label_name")
+    )
+    for result, _ in _run(
+        file, "labels", entities.label_chunk, entities.init_worker, None, summary, chunk_size
+    ):
+        summary.labels_seen += result.seen
+        outputs.write("label_hierarchy", result.rows, result.row_count)
+
+
+def _releases(
+    file: Path,
+    library: LibraryFilter | None,
+    outputs: CsvSet,
+    summary: ConvertSummary,
+    chunk_size: int,
+) -> IdSet:
+    """Write the six release CSVs; return the main-artist ids credited on kept releases."""
+    for name, header in releases.TABLES.items():
+        outputs.open(name, header)
+    credited = IdSet()
+    for result, bar in _run(
+        file, "releases", releases.process_chunk, releases.init_worker, library, summary,
+        chunk_size,
+    ):  # fmt: skip
+        summary.releases_seen += result.seen
+        summary.releases_kept += result.kept
+        for name, data in result.tables.items():
+            outputs.write(name, data, result.counts[name])
+        credited.update(array("q", result.credited_ids))
+        bar.set_postfix(kept=summary.releases_kept, seen=summary.releases_seen, refresh=False)
+    return credited
+
+
+def _write_aliases(spill: Path, credited: IdSet, outputs: CsvSet) -> None:
+    """artist_alias.csv: the spilled alias rows of artists credited on kept releases."""
+    outputs.open("artist_alias", ("artist_id", "alias_name"))
+    with spill.open(encoding="utf-8", newline="") as handle:
+        batch: list[list[str]] = []
+        for row in csv.reader(handle):
+            if int(row[0]) in credited:
+                batch.append(row)
+            if len(batch) >= 10000:
+                outputs.write("artist_alias", releases.format_rows(batch), len(batch))
+                batch = []
+        outputs.write("artist_alias", releases.format_rows(batch), len(batch))

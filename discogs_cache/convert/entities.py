@@ -1,0 +1,96 @@
+"""artists.xml and labels.xml records: the alias map and the label hierarchy.
+
+For each artist the worker returns (a) whether its name, name variations or aliases match the
+library (its id then matches on releases) and (b) its distinct alias/variation names, spilled
+to disk as `artist_id,alias_name` rows so memory stays flat; only the ids credited on kept
+releases are written to artist_alias.csv at the end.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from lxml import etree
+
+from discogs_cache.convert.filter import LibraryFilter
+from discogs_cache.convert.releases import format_rows
+
+_PARSER = etree.XMLParser(resolve_entities=False, huge_tree=True)
+_STARTS = {"artists": re.compile(rb"<artist[\s>]"), "labels": re.compile(rb"<label>")}
+_ENDS = {"artists": b"</artist>", "labels": b"</label>"}
+_state: dict[str, LibraryFilter | None] = {"filter": None}
+
+
+@dataclass
+class EntityChunkResult:
+    seen: int = 0
+    xml_bytes: int = 0
+    bad: list[tuple[str, int, str]] = field(default_factory=list)
+    matched_ids: bytes = b""  # array('q'): artists matching the library through any name
+    rows: bytes = b""  # CSV rows: artist_id,alias_name or the label_hierarchy layout
+    row_count: int = 0
+
+
+def init_worker(library: LibraryFilter | None) -> None:
+    _state["filter"] = library
+
+
+def _records(kind: str, offset: int, data: bytes, result: EntityChunkResult) -> list[Any]:
+    starts = [m.start() for m in _STARTS[kind].finditer(data)]
+    starts.append(len(data))
+    end_tag = _ENDS[kind]
+    elements = []
+    for start, stop in pairwise(starts):
+        result.seen += 1
+        end = data.rfind(end_tag, start, stop)
+        record = data[start : end + len(end_tag)] if end >= 0 else data[start:stop]
+        try:
+            elements.append(etree.fromstring(record, _PARSER))
+        except etree.XMLSyntaxError as exc:
+            found = re.search(rb"<id>(\d+)</id>", record[:4096])
+            ident = found.group(1).decode() if found else "?"
+            result.bad.append((ident, offset + start, str(exc).splitlines()[0]))
+    return elements
+
+
+def artist_chunk(offset: int, data: bytes) -> EntityChunkResult:
+    library = _state["filter"]
+    result = EntityChunkResult(xml_bytes=len(data))
+    matched = array("q")
+    rows: list[tuple[str, str]] = []
+    for artist in _records("artists", offset, data, result):
+        artist_id = (artist.findtext("id") or "").strip()
+        if not artist_id.isdigit():
+            continue
+        names: dict[str, None] = {}
+        for path in ("namevariations/name", "aliases/name"):
+            for element in artist.iterfind(path):
+                if element.text and element.text.strip():
+                    names.setdefault(element.text, None)
+        rows.extend((artist_id, name) for name in names)
+        own = artist.findtext("name") or ""
+        if library is not None and any(library.name_matches(n) for n in (own, *names)):
+            matched.append(int(artist_id))
+    result.matched_ids = matched.tobytes()
+    result.rows, result.row_count = format_rows(rows), len(rows)
+    return result
+
+
+def label_chunk(offset: int, data: bytes) -> EntityChunkResult:
+    """label_hierarchy rows (label_id,label_name,parent_label_id,parent_label_name)."""
+    result = EntityChunkResult(xml_bytes=len(data))
+    rows = []
+    for label in _records("labels", offset, data, result):
+        parent = label.find("parentLabel")
+        if parent is None or not (parent.text or "").strip():
+            continue
+        rows.append(
+            (label.findtext("id") or "", label.findtext("name") or "", parent.get("id", ""),
+             parent.text)
+        )  # fmt: skip
+    result.rows, result.row_count = format_rows(rows), len(rows)
+    return result

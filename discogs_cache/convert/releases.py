@@ -1,0 +1,261 @@
+"""Release records → CSV rows, with a cheap byte-level pre-screen before the full parse.
+
+Most releases of a real dump are filtered out, so each record's main `<artists>` block is
+read with a regex first and only kept records are parsed with lxml. A record whose block the
+regex cannot account for fully falls back to the full parse, so the decision is the same.
+
+Decisions (the loader and consumers rely on them):
+- `release_track`: every `<track>` with a title, in document order, depth first: an index
+  track (empty position, holding `<sub_tracks>`) gets its own row and its sub-tracks follow
+  it; headings (no position, no duration, no sub-tracks) are skipped. `sequence` is 1..n over
+  the rows written; `position` is the track's own position text (sub-tracks keep theirs).
+- `release_track_artist`: the main `<artists>` of each written track (not its extraartists).
+- `release_artist`: main credits extra=0, `<extraartists>` extra=1; `position` is 1..n within
+  each list; `artist_id` is empty for unlinked credits (no `<id>`, or id 0 in older dumps).
+- `format`: the first format's name. `master_id`: the text of `<master_id>`.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from lxml import etree
+
+from discogs_cache.convert.filter import LibraryFilter
+
+TABLES: dict[str, tuple[str, ...]] = {
+    "release": (
+        "id", "status", "title", "country", "released", "notes", "data_quality", "master_id",
+        "format",
+    ),
+    "release_artist": (
+        "release_id", "artist_id", "artist_name", "extra", "anv", "position", "join_field",
+    ),
+    "release_label": ("release_id", "label", "catno"),
+    "release_track": ("release_id", "sequence", "position", "title", "duration"),
+    "release_track_artist": ("release_id", "track_sequence", "artist_name"),
+    "release_image": ("release_id", "type", "width", "height", "uri"),
+}  # fmt: skip
+_START = re.compile(rb"<release[\s>]")
+_ID = re.compile(rb'\bid="(\d+)"')
+_CREDIT = re.compile(
+    rb"<artist>\s*(?:<id>\s*(\d*)\s*</id>\s*|<id/>\s*)?(?:<name>([^<]*)</name>|<name/>)"
+)
+_END = b"</release>"
+_PARSER = etree.XMLParser(resolve_entities=False, huge_tree=True)
+_state: dict[str, LibraryFilter | None] = {"filter": None}
+Credit = tuple[int | None, str]
+_block_cache: dict[bytes, bool] = {}
+
+
+@dataclass
+class ReleaseChunkResult:
+    """What a worker sends back for one chunk: CSV bytes per table, in document order."""
+
+    seen: int = 0
+    xml_bytes: int = 0
+    kept: int = 0
+    bad: list[tuple[str, int, str]] = field(default_factory=list)
+    tables: dict[str, bytes] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    credited_ids: bytes = b""  # array('q') of main-artist ids on kept releases
+
+
+def init_worker(library: LibraryFilter | None) -> None:
+    """Pool initializer (and the in-process path): the filter every chunk is judged by."""
+    _state["filter"] = library
+    _block_cache.clear()
+
+
+def _text(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    return html.unescape(text) if "&" in text else text
+
+
+def _main_block(data: bytes, start: int, stop: int) -> bytes | None:
+    """The bytes of the main `<artists>` block (b"" if none), None if unsure."""
+    title_at = data.find(b"<title", start, stop)
+    begin = data.find(b"<artists>", start, stop)
+    if begin < 0 or (0 <= title_at < begin):
+        return b"" if title_at >= 0 else None
+    end = data.find(b"</artists>", begin, stop)
+    return data[begin:end] if end >= 0 else None
+
+
+def _block_credits(block: bytes) -> list[Credit] | None:
+    credits = [(int(i or 0) or None, _text(n or b"")) for i, n in _CREDIT.findall(block)]
+    return credits if len(credits) == block.count(b"<artist>") else None
+
+
+def screen(data: bytes, start: int = 0, stop: int | None = None) -> list[Credit] | None:
+    """The main credits read straight from the record's bytes (data[start:stop]), or None
+    when the regex cannot account for the block and a full parse must decide."""
+    block = _main_block(data, start, len(data) if stop is None else stop)
+    return None if block is None else _block_credits(block)
+
+
+def screen_keeps(library: LibraryFilter, data: bytes, start: int, stop: int) -> bool | None:
+    """The filter decision from the bytes alone (None: parse to decide). Memoized per artists
+    block: a dump repeats the same credit block ("Various", prolific artists) very often."""
+    block = _main_block(data, start, stop)
+    if block is None:
+        return None
+    decision = _block_cache.get(block)
+    if decision is None:
+        credits = _block_credits(block)
+        if credits is None:
+            return None
+        decision = library.keeps(credits)
+        if len(_block_cache) >= 1 << 18:
+            _block_cache.clear()
+        _block_cache[block] = decision
+    return decision
+
+
+def _credit_fields(artist: Any) -> tuple[str, str, str, str]:
+    artist_id = name = anv = join = ""
+    for child in artist:
+        tag = child.tag
+        if tag == "id":
+            artist_id = child.text or ""
+        elif tag == "name":
+            name = child.text or ""
+        elif tag == "anv":
+            anv = child.text or ""
+        elif tag == "join":
+            join = child.text or ""
+    return ("" if artist_id.strip() in ("", "0") else artist_id.strip()), name, anv, join
+
+
+def main_credits(release: Any) -> list[Credit]:
+    """Main credits of a parsed release, for the filter (same shape as `screen`)."""
+    artists = release.find("artists")
+    if artists is None:
+        return []
+    result = []
+    for artist in artists:
+        artist_id, name, _, _ = _credit_fields(artist)
+        result.append((int(artist_id) if artist_id else None, name))
+    return result
+
+
+def _tracks(tracklist: Any, rid: str, rows: dict[str, list[tuple[Any, ...]]], seq: int) -> int:
+    for track in tracklist:
+        position = title = duration = ""
+        subs = artists = None
+        for child in track:
+            tag = child.tag
+            if tag == "position":
+                position = child.text or ""
+            elif tag == "title":
+                title = child.text or ""
+            elif tag == "duration":
+                duration = child.text or ""
+            elif tag == "sub_tracks":
+                subs = child
+            elif tag == "artists":
+                artists = child
+        heading = not position.strip() and not duration.strip() and subs is None
+        if title and not heading:
+            seq += 1
+            rows["release_track"].append((rid, seq, position, title, duration))
+            for artist in artists if artists is not None else ():
+                name = _credit_fields(artist)[1]
+                if name:
+                    rows["release_track_artist"].append((rid, seq, name))
+        if subs is not None:
+            seq = _tracks(subs, rid, rows, seq)
+    return seq
+
+
+def release_rows(release: Any, rows: dict[str, list[tuple[Any, ...]]], ids: array) -> None:
+    """Append one parsed release's rows to `rows`; its main artist ids to `ids`."""
+    rid = release.get("id") or ""
+    values = {"title": "", "country": "", "released": "", "notes": "", "data_quality": ""}
+    master_id = fmt = ""
+    for child in release:
+        tag = child.tag
+        if tag in values:
+            values[tag] = child.text or ""
+        elif tag == "artists" or tag == "extraartists":
+            extra = 0 if tag == "artists" else 1
+            for position, artist in enumerate(child, 1):
+                artist_id, name, anv, join = _credit_fields(artist)
+                rows["release_artist"].append((rid, artist_id, name, extra, anv, position, join))
+                if not extra and artist_id:
+                    ids.append(int(artist_id))
+        elif tag == "labels":
+            for label in child:
+                rows["release_label"].append((rid, label.get("name", ""), label.get("catno", "")))
+        elif tag == "images":
+            for image in child:
+                get = image.get
+                rows["release_image"].append(
+                    (rid, get("type", ""), get("width", ""), get("height", ""), get("uri", ""))
+                )
+        elif tag == "formats":
+            if not fmt and len(child):
+                fmt = child[0].get("name", "")
+        elif tag == "master_id":
+            master_id = (child.text or "").strip()
+        elif tag == "tracklist":
+            _tracks(child, rid, rows, 0)
+    rows["release"].append(
+        (
+            rid, release.get("status", ""), values["title"], values["country"],
+            values["released"], values["notes"], values["data_quality"], master_id, fmt,
+        )
+    )  # fmt: skip
+
+
+def process_chunk(offset: int, data: bytes) -> ReleaseChunkResult:
+    """Screen, parse and format every release record in one chunk."""
+    library = _state["filter"]
+    result = ReleaseChunkResult(xml_bytes=len(data))
+    rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in TABLES}
+    ids = array("q")
+    starts = [m.start() for m in _START.finditer(data)]
+    starts.append(len(data))
+    for start, stop in pairwise(starts):
+        result.seen += 1
+        decision = None
+        if library is not None:
+            decision = screen_keeps(library, data, start, stop)
+            if decision is False:
+                continue
+        record = data[start:stop].rstrip()
+        if not record.endswith(_END):  # the last record of a file: drop the root's end tag
+            end = record.rfind(_END)
+            record = record[: end + len(_END)] if end >= 0 else record
+        try:
+            release = etree.fromstring(record, _PARSER)
+        except etree.XMLSyntaxError as exc:
+            match = _ID.search(record, 0, 200)
+            rid = match.group(1).decode() if match else "?"
+            result.bad.append((rid, offset + start, str(exc).splitlines()[0]))
+            continue
+        if library is not None and decision is None and not library.keeps(main_credits(release)):
+            continue
+        result.kept += 1
+        release_rows(release, rows, ids)
+    result.tables = {name: format_rows(table) for name, table in rows.items()}
+    result.counts = {name: len(table) for name, table in rows.items()}
+    result.credited_ids = ids.tobytes()
+    return result
+
+
+def format_rows(rows: Sequence[Sequence[Any]]) -> bytes:
+    """RFC 4180 CSV (CRLF, minimal quoting: fields with quotes, commas or newlines)."""
+    if not rows:
+        return b""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode("utf-8")

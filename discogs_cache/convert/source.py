@@ -1,0 +1,122 @@
+"""Reading a dump: decompression, root detection and record-aligned chunks.
+
+The decompressed stream is cut into chunks that start at a top-level record's opening tag,
+so workers can parse chunks independently and the output order is the document order.
+Cutting before a record *start* (not after an end tag) keeps nested same-named elements
+(labels.xml's `<sublabels><label id=..>`) inside their record.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+# ISA-L's gzip inflates 2-3x faster than zlib; its threaded reader also escapes the GIL
+from isal import igzip_threaded
+
+from discogs_cache.errors import InputError
+
+KINDS = ("artists", "labels", "releases", "masters")
+# Top-level record start markers per root element; nested elements never match these
+# (a release's <released> lacks the space, a sub-label always carries an id attribute).
+START_MARKERS: dict[str, tuple[bytes, ...]] = {
+    "releases": (b"<release ", b"<release>"),
+    "artists": (b"<artist>", b"<artist "),
+    "labels": (b"<label>",),
+    "masters": (b"<master ", b"<master>"),
+}
+END_TAGS = {kind: f"</{kind[:-1]}>".encode() for kind in KINDS}
+_ROOT = re.compile(rb"^(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<([A-Za-z_][\w.:-]*)", re.S)
+_GZIP_ERRORS = (EOFError, OSError, zlib.error, gzip.BadGzipFile)
+
+
+@dataclass
+class Chunk:
+    """A run of whole records and the offset of its first byte in the decompressed stream."""
+
+    offset: int
+    data: bytes
+
+
+def is_gzip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def open_stream(path: Path) -> tuple[BinaryIO, BinaryIO]:
+    """(decompressed stream, raw file): the raw file's position drives the progress bar."""
+    raw = path.open("rb")
+    if not is_gzip(path):
+        return raw, raw
+    return igzip_threaded.open(raw, "rb", threads=1), raw
+
+
+def read(stream: BinaryIO, size: int, path: Path) -> bytes:
+    """stream.read, with a truncated or corrupt gzip turned into a one-line InputError."""
+    try:
+        return stream.read(size)
+    except _GZIP_ERRORS as exc:
+        raise InputError(f"{path}: truncated or corrupt gzip data ({exc})") from exc
+
+
+def detect_root(path: Path) -> str:
+    """The dump kind ("releases", "artists", ...) from the file's root element name."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    stream, raw = open_stream(path)
+    try:
+        head = read(stream, 1 << 16, path)
+    finally:
+        stream.close()
+        raw.close()
+    match = _ROOT.match(head.removeprefix(b"\xef\xbb\xbf"))
+    if not match:
+        raise InputError(f"{path}: not an XML file (no root element found)")
+    root = match.group(1).decode("ascii", "replace")
+    if root not in KINDS:
+        raise InputError(f"{path}: unknown root element <{root}> (expected one of {KINDS})")
+    return root
+
+
+def iter_chunks(
+    stream: BinaryIO, path: Path, kind: str, chunk_size: int, read_size: int = 1 << 20
+) -> Iterator[Chunk]:
+    """Yield record-aligned chunks of about chunk_size bytes; raise if the file is truncated.
+
+    Each chunk ends just before a top-level record start, so no record is split. The last
+    chunk carries the closing root tag, which must be there: a file cut short is an error,
+    not a quietly shorter CSV.
+    """
+    markers = START_MARKERS[kind]
+    offset = 0
+    pending: list[bytes] = []
+    pending_size = 0
+    tail = b""
+    while True:
+        block = read(stream, read_size, path)
+        if block:
+            pending.append(block)
+            pending_size += len(block)
+            if pending_size < chunk_size:
+                continue
+        buffer = tail + b"".join(pending)
+        pending, pending_size = [], 0
+        if not block:
+            break
+        cut = max(buffer.rfind(marker) for marker in markers)
+        if cut <= 0:  # one record bigger than a chunk: keep reading
+            tail = buffer
+            continue
+        yield Chunk(offset, buffer[:cut])
+        offset += cut
+        tail = buffer[cut:]
+    closing = f"</{kind}>".encode()
+    if not buffer.rstrip().endswith(closing):
+        raise InputError(f"{path}: file ends before {closing.decode()} (truncated?)")
+    if buffer.strip():
+        yield Chunk(offset, buffer)
