@@ -1,0 +1,208 @@
+"""Dedup against a real PostgreSQL: each ranking rule decides at least one group."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from discogs_cache import migrate
+from discogs_cache.db import conninfo
+from discogs_cache.dedup import dedup
+from discogs_cache.errors import InputError
+from discogs_cache.library.labels import LabelPreference
+from tests.integration.test_swap import catalog
+
+
+@dataclass
+class R:
+    id: int
+    master: int | None
+    country: str | None = "UK"
+    tracks: int = 3
+    labels: tuple[str, ...] = ()
+    title: str = "Abbey Road"
+    artist: str = "The Beatles"
+
+
+def load(url: str, releases: list[R]) -> None:
+    with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cur:
+        for r in releases:
+            cur.execute(
+                "INSERT INTO release (id, title, country, master_id) VALUES (%s, %s, %s, %s)",
+                (r.id, r.title, r.country, r.master),
+            )
+            cur.execute(
+                "INSERT INTO release_artist (release_id, artist_name, extra) VALUES (%s, %s, 0),"
+                " (%s, 'Some Engineer', 1)",
+                (r.id, r.artist, r.id),
+            )
+            for label in r.labels:
+                cur.execute("INSERT INTO release_label VALUES (%s, %s, 'CAT 1')", (r.id, label))
+            for seq in range(1, r.tracks + 1):
+                cur.execute(
+                    "INSERT INTO release_track (release_id, sequence, title) VALUES (%s, %s, 't')",
+                    (r.id, seq),
+                )
+                cur.execute(
+                    "INSERT INTO release_track_artist VALUES (%s, %s, 'Guest')", (r.id, seq)
+                )
+            cur.execute("INSERT INTO cache_metadata (release_id, source) VALUES (%s, 'x')", (r.id,))
+
+
+def ids(url: str) -> set[int]:
+    with psycopg.connect(conninfo(url)) as conn:
+        return {row[0] for row in conn.execute("SELECT id FROM release")}
+
+
+def pref(artist: str, title: str, label: str) -> LabelPreference:
+    return LabelPreference(artist, title, label)
+
+
+def write_hierarchy(path: Path, rows: list[tuple[str, str]]) -> Path:
+    lines = ["label_id,label_name,parent_label_id,parent_label_name"]
+    lines += [f"{i},{child},{i + 1000},{parent}" for i, (child, parent) in enumerate(rows, 1)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_each_rule_decides_a_group(pg_url: str) -> None:
+    load(
+        pg_url,
+        [
+            # preferred (library match) beats label, US and tracks
+            R(1, 100, country="US", tracks=9, labels=("Parlophone",)),
+            R(2, 100, country="UK", tracks=2),
+            # label beats US, tracks and id
+            R(10, 200, country="UK", tracks=4, labels=("Parlophone",)),
+            R(11, 200, country="US", tracks=9, labels=("Capitol",)),
+            # US beats tracks and id
+            R(20, 300, country="UK", tracks=9, title="Other"),
+            R(21, 300, country="US", tracks=2, title="Other"),
+            # most tracks beats id
+            R(30, 400, tracks=5, title="Other"),
+            R(31, 400, tracks=8, title="Other"),
+            # lowest id when all else is equal
+            R(40, 500, title="Other"),
+            R(41, 500, title="Other"),
+            R(42, 500, title="Other"),
+            # zero tracks ranks last, even with US and the station's label
+            R(50, 600, country="US", tracks=0, labels=("Parlophone",)),
+            R(51, 600, country="UK", tracks=1),
+            # no master: never touched, even when identical
+            R(60, None, title="Other"),
+            R(61, None, title="Other"),
+            R(62, 700),  # alone in its master
+        ],
+    )
+    summary = dedup(
+        pg_url,
+        label_preferences=[pref("The Beatles", "Abbey Road", "Parlophone")],
+        preferred_release_ids=[2, 999_999],
+    )
+    assert ids(pg_url) == {2, 10, 21, 31, 40, 51, 60, 61, 62}
+    assert summary.groups == 6
+    assert (summary.releases_before, summary.releases_removed) == (16, 7)
+    assert summary.decided_by == {"preferred": 1, "label": 1, "US": 1, "tracks": 2, "id": 1}
+    assert summary.label_matched == 3  # 1, 10 and 50 carry Parlophone on Abbey Road
+    assert summary.preferred == 2
+    with psycopg.connect(conninfo(pg_url)) as conn:
+        for table in ("release_artist", "release_track", "release_track_artist", "cache_metadata"):
+            got = {r[0] for r in conn.execute(f"SELECT DISTINCT release_id FROM {table}")}
+            assert got <= ids(pg_url), table
+    # idempotent: a second run finds one release per master and removes nothing
+    again = dedup(pg_url, label_preferences=[pref("The Beatles", "Abbey Road", "Parlophone")])
+    assert (again.groups, again.releases_removed, again.strategy) == (0, 0, "none")
+    assert ids(pg_url) == {2, 10, 21, 31, 40, 51, 60, 61, 62}
+
+
+def test_catalog_spellings_pair_with_discogs_spellings(pg_url: str) -> None:
+    load(
+        pg_url,
+        [
+            R(1, 100, country="US", tracks=9, labels=("Capitol",)),
+            R(2, 100, labels=("Parlophone (2)",), title="Abbey Road", artist="The Beatles (3)"),
+            R(3, 200, country="US", labels=("Mute",), title="Homogenic", artist="Björk"),
+            R(4, 200, labels=("Éditions Mego",), title="Homogenic", artist="Björk"),
+            R(5, 300, country="US", labels=("Sony",), title="Pop Hits", artist="Various"),
+            R(6, 300, labels=("K-Tel",), title="Pop Hits", artist="Various"),
+        ],
+    )
+    summary = dedup(
+        pg_url,
+        label_preferences=[
+            pref("Beatles, The", 'Abbey Road 12"', "PARLOPHONE"),
+            pref("Bjork", "Homogenic (Deluxe Edition)", "editions mego"),
+            pref("Various Artists", "Pop Hits", "k-tel"),
+        ],
+    )
+    assert ids(pg_url) == {2, 4, 6}
+    assert summary.decided_by["label"] == 3
+
+
+def test_preference_is_for_that_album_only(pg_url: str) -> None:
+    """A label the station recorded for another album of the artist does not count."""
+    load(pg_url, [R(1, 100, country="US"), R(2, 100, labels=("Apple",))])
+    dedup(pg_url, label_preferences=[pref("The Beatles", "Let It Be", "Apple")])
+    assert ids(pg_url) == {1}
+
+
+@pytest.mark.parametrize(
+    ("pref_label", "release_label"),
+    [("EMI", "Parlophone"), ("Parlophone", "EMI")],
+    ids=["parent-pref-matches-sublabel", "sublabel-pref-matches-parent"],
+)
+def test_sublabel_resolution_both_ways(
+    pg_url: str, tmp_path: Path, pref_label: str, release_label: str
+) -> None:
+    load(pg_url, [R(1, 100, country="US", tracks=9), R(2, 100, labels=(release_label,))])
+    hierarchy = write_hierarchy(tmp_path / "label_hierarchy.csv", [("Parlophone", "EMI")])
+    prefs = [pref("The Beatles", "Abbey Road", pref_label)]
+    summary = dedup(pg_url, label_preferences=prefs, label_hierarchy=hierarchy)
+    assert ids(pg_url) == {2}
+    assert summary.decided_by["label"] == 1
+
+
+def test_without_hierarchy_a_sublabel_does_not_match(pg_url: str) -> None:
+    load(pg_url, [R(1, 100, country="US", tracks=9), R(2, 100, labels=("Parlophone",))])
+    dedup(pg_url, label_preferences=[pref("The Beatles", "Abbey Road", "EMI")])
+    assert ids(pg_url) == {1}
+
+
+def test_hierarchy_is_one_level_only(pg_url: str, tmp_path: Path) -> None:
+    load(pg_url, [R(1, 100, country="US", tracks=9), R(2, 100, labels=("Regal Zonophone",))])
+    hierarchy = write_hierarchy(
+        tmp_path / "h.csv", [("Regal Zonophone", "Parlophone"), ("Parlophone", "EMI")]
+    )
+    prefs = [pref("The Beatles", "Abbey Road", "EMI")]
+    dedup(pg_url, label_preferences=prefs, label_hierarchy=hierarchy)
+    assert ids(pg_url) == {1}
+
+
+@pytest.mark.parametrize("strategy", ["copy", "delete"])
+def test_swap_keeps_the_contract(pg_url: str, strategy: str) -> None:
+    releases = [R(i, 1000 + i // 10, tracks=i % 4) for i in range(1, 101)]
+    load(pg_url, releases)
+    with psycopg.connect(conninfo(pg_url)) as conn:
+        before = catalog(conn)
+    summary = dedup(pg_url, strategy=strategy)
+    assert (summary.strategy, summary.releases_removed) == (strategy, 89)
+    with psycopg.connect(conninfo(pg_url)) as conn:
+        assert catalog(conn) == before
+    assert migrate.check(pg_url) == []
+    assert len(ids(pg_url)) == 11
+
+
+def test_bad_hierarchy_file_is_an_input_error_and_changes_nothing(
+    pg_url: str, tmp_path: Path
+) -> None:
+    load(pg_url, [R(1, 100), R(2, 100)])
+    bad = tmp_path / "h.csv"
+    bad.write_text("id,name\n1,EMI\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"h\.csv:1: expected header"):
+        dedup(pg_url, label_hierarchy=bad)
+    with pytest.raises(InputError, match="not found"):
+        dedup(pg_url, label_hierarchy=tmp_path / "missing.csv")
+    assert ids(pg_url) == {1, 2}
