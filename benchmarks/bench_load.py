@@ -1,0 +1,124 @@
+"""Load benchmark: `load` vs a bare `COPY ... FROM STDIN (FORMAT csv)` of the same files.
+
+Data: deterministic synthetic converter output (benchmarks/synth.py, 100k releases, ~1M
+track rows) under bench-data/. Baseline, same run, same server: each CSV COPYed into a bare
+table (all-text columns, no keys, logged, created in an earlier transaction), one file
+after another on one connection: what loading costs with no transforms at all. `load` runs
+into a fresh migrated database. Min and median of `--repeat` runs each (the ratios use the
+same statistic on both sides). Target: load <= 1.3x baseline. The index build (`index`,
+which the load leaves to it) is timed separately and added: load + index is printed too.
+Usage: python benchmarks/bench_load.py [--releases N] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import time
+from pathlib import Path
+
+import psycopg
+from common import (
+    BENCH_DATA,
+    peak_rss_mb,
+    ratio,
+    report,
+    scratch_database,
+    server_settings,
+)
+from psycopg import sql
+from synth import write_synthetic_csvs
+
+from discogs_cache import progress
+from discogs_cache.db import conninfo
+from discogs_cache.index import build_indexes
+from discogs_cache.load import load
+
+FILES = (
+    "release",
+    "release_artist",
+    "release_label",
+    "release_track",
+    "release_track_artist",
+    "release_image",
+    "artist_alias",
+)
+
+
+def bare_copy(url: str, csv_dir: Path, *, unlogged: bool = False) -> float:
+    """Seconds to COPY every CSV into bare all-text tables (created beforehand)."""
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        for name in FILES:
+            with open(csv_dir / f"{name}.csv", newline="", encoding="utf-8") as handle:
+                header = next(csv.reader(handle))
+            conn.execute(
+                sql.SQL("CREATE {} TABLE {} ({})").format(
+                    sql.SQL("UNLOGGED" if unlogged else ""),
+                    sql.Identifier(f"bare_{name}"),
+                    sql.SQL(", ").join(
+                        sql.SQL("{} text").format(sql.Identifier(c)) for c in header
+                    ),
+                )
+            )
+        start = time.perf_counter()
+        for name in FILES:
+            statement = sql.SQL("COPY {} FROM STDIN (FORMAT csv, HEADER true)").format(
+                sql.Identifier(f"bare_{name}")
+            )
+            path = csv_dir / f"{name}.csv"
+            with conn.cursor() as cur, cur.copy(statement) as copy, open(path, "rb") as handle:
+                while block := handle.read(1 << 20):
+                    copy.write(block)
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--releases", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    progress.set_quiet(True)
+    csv_dir = BENCH_DATA / f"load-{args.releases}"
+    info = write_synthetic_csvs(csv_dir, args.releases)
+    size = sum((csv_dir / f"{n}.csv").stat().st_size for n in FILES)
+    print(f"# {args.releases} releases, {info.track_rows} track rows, {size / 1e6:.1f} MB of CSV")
+
+    baseline, unlogged, loaded, index_s = [], [], [], []
+    for _ in range(args.repeat):
+        with scratch_database("bench_load_bare", migrated=False) as url:
+            baseline.append(bare_copy(url, csv_dir))
+            unlogged.append(bare_copy_unlogged(url, csv_dir))
+        with scratch_database("bench_load") as url:
+            summary = load(url, csv_dir)
+            loaded.append(summary.seconds)
+            index_s.append(build_indexes(url).seconds)
+            settings = server_settings(url)
+    print(f"# server: {settings}")
+    both = [a + b for a, b in zip(loaded, index_s, strict=True)]
+    for label, values in (
+        ("baseline bare COPY (logged tables)", baseline),
+        ("bare COPY into UNLOGGED tables (for reference)", unlogged),
+        ("load (staging + transforms + keys + swap)", loaded),
+        ("index build (separately)", index_s),
+        ("load + index", both),
+    ):
+        report(f"{label} min", min(values))
+        report(f"{label} median", statistics.median(values))
+    report("load rows/s (track rows, best run)", info.track_rows / min(loaded), "rows/s")
+    report("peak RSS (this process)", peak_rss_mb(), "MB")
+    ratio("load / bare COPY (min)", min(loaded), min(baseline), target=1.3)
+    ratio("load / bare COPY (median)", statistics.median(loaded), statistics.median(baseline))
+    ratio("load / bare COPY unlogged (min)", min(loaded), min(unlogged))
+    ratio("load + index / bare COPY (min)", min(both), min(baseline))
+
+
+def bare_copy_unlogged(url: str, csv_dir: Path) -> float:
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        for name in FILES:
+            conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(f"bare_{name}")))
+    return bare_copy(url, csv_dir, unlogged=True)
+
+
+if __name__ == "__main__":
+    main()

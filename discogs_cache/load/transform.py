@@ -1,0 +1,224 @@
+"""SQL that moves staged CSV rows into the cache tables, applying SPEC step 4's rules.
+
+Each target gets one INSERT ... SELECT: required fields empty -> skipped, release missing ->
+skipped, names cut to `schema.NAME_MAX`. Primary keys of the child tables are dropped before
+and rebuilt after (a bulk index build beats row-by-row btree inserts); if a rebuild meets
+duplicates, they are collapsed by the table's priority (main credit over extra, then first
+row) and counted. Foreign keys are re-added at the end, validated in one join each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from discogs_cache.schema import NAME_MAX
+
+
+@dataclass(frozen=True)
+class Target:
+    """How one staged CSV becomes one cache table."""
+
+    table: str
+    source: str
+    columns: tuple[str, ...]
+    exprs: tuple[str, ...]
+    required: tuple[str, ...]
+    key: tuple[str, ...]
+    priority: str = "ord"
+    truncated: str | None = None
+    needs_release: bool = True
+    dedupe_first: bool = False
+    """Collapse duplicates in the INSERT (cheap where they are common) instead of after."""
+
+
+def _name(column: str) -> str:
+    return f"left(s.{column}, {NAME_MAX})"
+
+
+CHILD_TARGETS = (
+    Target(
+        "release_artist", "release_artist",
+        ("release_id", "artist_name", "artist_id", "extra"),
+        ("s.release_id", _name("artist_name"), "NULLIF(s.artist_id, 0)",
+         "CASE WHEN lower(s.extra) IN ('1', 't', 'true') THEN 1 ELSE 0 END"),
+        ("release_id", "artist_name"), ("release_id", "artist_name"),
+        priority="extra, ord", truncated="artist_name", dedupe_first=True,
+    ),
+    Target(
+        "release_label", "release_label", ("release_id", "label_name", "catno"),
+        ("s.release_id", _name("label"), "s.catno"),
+        ("release_id", "label"), ("release_id", "label_name"), truncated="label",
+        dedupe_first=True,
+    ),
+    Target(
+        "release_track", "release_track",
+        ("release_id", "sequence", "position", "title", "duration"),
+        ("s.release_id", "s.sequence", "s.position", "s.title", "s.duration"),
+        ("release_id", "sequence", "title"), ("release_id", "sequence"),
+    ),
+    Target(
+        "release_track_artist", "release_track_artist",
+        ("release_id", "track_sequence", "artist_name"),
+        ("s.release_id", "s.track_sequence", _name("artist_name")),
+        ("release_id", "track_sequence", "artist_name"),
+        ("release_id", "track_sequence", "artist_name"), truncated="artist_name",
+    ),
+    Target(
+        "artist_alias", "artist_alias", ("artist_id", "alias_name"),
+        ("s.artist_id", _name("alias_name")), ("artist_id", "alias_name"),
+        ("artist_id", "alias_name"), truncated="alias_name", needs_release=False,
+        dedupe_first=True,
+    ),
+)  # fmt: skip
+
+
+@dataclass
+class TableCounts:
+    """What happened to the rows of one CSV on their way into one table."""
+
+    table: str
+    source_rows: int = 0
+    loaded: int = 0
+    empty_required: int = 0
+    missing_release: int = 0
+    duplicates: int = 0
+    truncated: int = 0
+
+
+def _not_null(columns: tuple[str, ...]) -> sql.Composable:
+    return sql.SQL(" AND ").join(
+        sql.SQL("s.{} IS NOT NULL").format(sql.Identifier(c)) for c in columns
+    )
+
+
+def load_release(cur: psycopg.Cursor, stage: str, has_images: bool) -> TableCounts:
+    """release: release_year from `released`, artwork_url from the images, first row per id."""
+    art = (
+        sql.SQL(
+            "SELECT DISTINCT ON (release_id) release_id, uri FROM {} "
+            "WHERE release_id IS NOT NULL AND uri IS NOT NULL "
+            "ORDER BY release_id, coalesce(type = 'primary', false) DESC, ctid"
+        ).format(sql.Identifier(stage, "release_image"))
+        if has_images
+        else sql.SQL("SELECT NULL::integer AS release_id, NULL::text AS uri WHERE false")
+    )
+    src = sql.Identifier(stage, "release")
+    counts = TableCounts("release")
+    cur.execute(
+        sql.SQL("SELECT count(*), count(*) FILTER (WHERE id IS NULL OR title IS NULL) FROM {}")
+        .format(src)
+    )  # fmt: skip
+    counts.source_rows, counts.empty_required = cur.fetchone() or (0, 0)
+    cur.execute(
+        sql.SQL(
+            "WITH art AS ({art}) "
+            "INSERT INTO release (id, title, release_year, country, artwork_url, master_id) "
+            "SELECT DISTINCT ON (s.id) s.id, s.title, "
+            "CASE WHEN s.released ~ '^[0-9]{{4}}' THEN substr(s.released, 1, 4)::smallint END, "
+            "s.country, art.uri, NULLIF(s.master_id, 0) "
+            "FROM {src} s LEFT JOIN art ON art.release_id = s.id "
+            "WHERE s.id IS NOT NULL AND s.title IS NOT NULL ORDER BY s.id, s.ctid"
+        ).format(art=art, src=src)
+    )
+    counts.loaded = cur.rowcount
+    counts.duplicates = counts.source_rows - counts.empty_required - counts.loaded
+    return counts
+
+
+def load_child(
+    cur: psycopg.Cursor, stage: str, target: Target, *, check_release: bool = True
+) -> TableCounts:
+    """INSERT the valid rows of one staged CSV (the table's primary key is dropped).
+
+    `check_release=False` leaves rows of missing releases in (and uncounted) for a caller
+    that removes them when adding the foreign key fails: one join fewer when there are none.
+    """
+    check_release = check_release and target.needs_release
+    src = sql.Identifier(stage, target.source)
+    counts = TableCounts(target.table)
+    trunc = (
+        sql.SQL("count(*) FILTER (WHERE length({}) > {})").format(
+            sql.Identifier(target.truncated), sql.Literal(NAME_MAX)
+        )
+        if target.truncated
+        else sql.SQL("0")
+    )
+    cur.execute(
+        sql.SQL("SELECT count(*), count(*) FILTER (WHERE NOT ({})), {} FROM {} s").format(
+            _not_null(target.required), trunc, src
+        )
+    )
+    counts.source_rows, counts.empty_required, counts.truncated = cur.fetchone() or (0, 0, 0)
+    exists = (
+        sql.SQL(" AND EXISTS (SELECT 1 FROM release r WHERE r.id = s.release_id)")
+        if check_release
+        else sql.SQL("")
+    )
+    table = sql.Identifier(target.table)
+    cols = sql.SQL(", ").join(map(sql.Identifier, target.columns))
+    exprs = sql.SQL(", ").join(map(sql.SQL, target.exprs))  # fixed expressions, no user data
+    where = sql.SQL("{}{}").format(_not_null(target.required), exists)
+    if not target.dedupe_first:
+        cur.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} s WHERE {}").format(
+                table, cols, exprs, src, where
+            )
+        )
+        counts.loaded = cur.rowcount
+        counts.missing_release = counts.source_rows - counts.empty_required - counts.loaded
+        return counts
+    if check_release:
+        cur.execute(
+            sql.SQL(
+                "SELECT count(*) FROM {} s WHERE {} "
+                "AND NOT EXISTS (SELECT 1 FROM release r WHERE r.id = s.release_id)"
+            ).format(src, _not_null(target.required))
+        )
+        counts.missing_release = (cur.fetchone() or (0,))[0]
+    key = sql.SQL(", ").join(map(sql.Identifier, target.key))
+    cur.execute(
+        sql.SQL(
+            "INSERT INTO {table} ({cols}) SELECT DISTINCT ON ({key}) {cols} FROM "
+            "(SELECT {exprs}, s.ctid AS ord FROM {src} s WHERE {where}) AS x ({cols}, ord) "
+            "ORDER BY {key}, {prio}"
+        ).format(
+            table=table, cols=cols, key=key, exprs=exprs, src=src, where=where,
+            prio=sql.SQL(target.priority),  # fixed per target, no user data
+        )
+    )  # fmt: skip
+    counts.loaded = cur.rowcount
+    counts.duplicates = (
+        counts.source_rows - counts.empty_required - counts.missing_release - counts.loaded
+    )
+    return counts
+
+
+def collapse_duplicates(cur: psycopg.Cursor, target: Target, schema: str | None = None) -> int:
+    """Delete all but the best row of each key (by the target's priority); returns how many.
+
+    `schema` names where the table is when it is not the live one (a side-built copy)."""
+    table = sql.Identifier(schema, target.table) if schema else sql.Identifier(target.table)
+    cur.execute(
+        sql.SQL(
+            "DELETE FROM {t} WHERE ctid = ANY (ARRAY(SELECT ranked.ord FROM ("
+            "SELECT x.ord, row_number() OVER (PARTITION BY {key} ORDER BY {prio}) AS rn "
+            "FROM (SELECT *, ctid AS ord FROM {t}) AS x"
+            ") AS ranked WHERE ranked.rn > 1))"
+        ).format(
+            t=table,
+            key=sql.SQL(", ").join(map(sql.Identifier, target.key)),
+            prio=sql.SQL(target.priority),  # fixed per target, no user data
+        )
+    )
+    return cur.rowcount
+
+
+def load_metadata(cur: psycopg.Cursor) -> int:
+    """One cache_metadata row per loaded release, source `bulk_import`."""
+    cur.execute(
+        "INSERT INTO cache_metadata (release_id, source) SELECT id, 'bulk_import' FROM release"
+    )
+    return cur.rowcount

@@ -1,0 +1,320 @@
+"""The pipeline's steps as thin adapters over the step modules.
+
+Each step reads what it needs from the `Context`, calls the step's library function and
+returns what it read (fingerprints, for `--resume`) and what it produced (row counts, for
+the summary and the state file). Every step is atomic or idempotent, so re-running one
+that was killed (or that finished just before a kill, before the state file said so)
+ends in the same database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from psycopg import sql
+
+from discogs_cache import progress
+from discogs_cache.pipeline.options import RunOptions
+from discogs_cache.pipeline.state import Fingerprint, fingerprint
+
+if TYPE_CHECKING:
+    from discogs_cache.matcher.classify import Classification
+
+
+@dataclass
+class Context:
+    """What the steps share: resolved paths, the database, the classification once made."""
+
+    options: RunOptions
+    url: str
+    work_dir: Path
+    csv_dir: Path
+    classification: Classification | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def library_db(self) -> Path | None:
+        """The catalog: given, or exported from MySQL into the work dir by the library step."""
+        o = self.options
+        if o.library_db is not None:
+            return Path(o.library_db)
+        if o.mode == "xml" and o.wxyc_db_url is not None:
+            return self.work_dir / "library.db"
+        return None
+
+    @property
+    def artists_file(self) -> Path:
+        o = self.options
+        if o.library_artists is not None:
+            return Path(o.library_artists)
+        return self.work_dir / "library_artists.txt"
+
+    @property
+    def classification_file(self) -> Path:
+        return self.work_dir / "classification.json"
+
+    @property
+    def label_hierarchy(self) -> Path | None:
+        if self.options.label_hierarchy is not None:
+            return Path(self.options.label_hierarchy)
+        converted = self.csv_dir / "label_hierarchy.csv"
+        return converted if converted.is_file() else None
+
+
+@dataclass
+class Outcome:
+    inputs: list[Fingerprint] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def library_step(ctx: Context) -> Outcome:
+    """Step 1: the artist list the converter filters on (and library.db from MySQL)."""
+    from discogs_cache.library.artists import build_artist_list, write_artist_list
+
+    o = ctx.options
+    if o.library_artists is not None:
+        names = [n for n in Path(o.library_artists).read_text("utf-8").splitlines() if n.strip()]
+        return Outcome(fingerprint(Path(o.library_artists)), {"artists": len(names)})
+    outputs: dict[str, Any] = {}
+    library_db = ctx.library_db
+    assert library_db is not None  # check_options: --xml needs a library
+    if o.library_db is None and o.wxyc_db_url is not None:
+        from discogs_cache.library.export import export_catalog
+
+        ctx.work_dir.mkdir(parents=True, exist_ok=True)
+        exported = export_catalog(o.wxyc_db_url, library_db)
+        outputs["library_albums"] = exported.rows
+    artists = build_artist_list(library_db, o.wxyc_db_url)
+    for warning in artists.warnings:
+        progress.note(f"warning: {warning}")
+    ctx.work_dir.mkdir(parents=True, exist_ok=True)
+    outputs["artists"] = write_artist_list(artists.names, ctx.artists_file)
+    inputs = fingerprint(Path(o.library_db)) if o.library_db is not None else []
+    return Outcome(inputs, outputs)
+
+
+def library_step_done(ctx: Context) -> bool:
+    """The library step's products are files: skip it only while they are still there."""
+    db = ctx.library_db
+    return ctx.artists_file.is_file() and (db is None or db.is_file())
+
+
+def convert_step(ctx: Context) -> Outcome:
+    """Step 2: stream the dump into the CSV interface, keeping the library's releases."""
+    from discogs_cache.convert import convert
+
+    o = ctx.options
+    assert o.xml is not None
+    summary = convert(Path(o.xml), ctx.csv_dir, library_artists=ctx.artists_file, workers=o.workers)
+    for kind, ident, offset, why in summary.bad[:20]:
+        progress.note(f"warning: skipped bad {kind} record {ident} at byte {offset}: {why}")
+    outputs: dict[str, Any] = {
+        "releases_seen": summary.releases_seen,
+        "releases_kept": summary.releases_kept,
+        "bad_records": summary.bad_records,
+        "xml_bytes": summary.xml_bytes,
+        "rows": dict(summary.rows),
+    }
+    return Outcome(fingerprint(Path(o.xml)) + fingerprint(ctx.artists_file), outputs)
+
+
+def schema_step(ctx: Context) -> Outcome:
+    """Step 3: the Alembic chain (a no-op when the database is at head)."""
+    from discogs_cache.migrate import ensure_schema
+
+    return Outcome(outputs={"revision": ensure_schema(ctx.url)})
+
+
+def load_step(ctx: Context) -> Outcome:
+    """Step 4: COPY the CSVs, replacing whatever the cache held (one transaction)."""
+    from discogs_cache.load import load
+
+    inputs = fingerprint(ctx.csv_dir)
+    summary = load(ctx.url, ctx.csv_dir, replace=True)
+    rows = {t.table: t.loaded for t in summary.tables}
+    skipped = {
+        t.table: t.empty_required + t.missing_release + t.duplicates
+        for t in summary.tables
+        if t.empty_required + t.missing_release + t.duplicates
+    }
+    return Outcome(inputs, {"rows": rows, "skipped": skipped})
+
+
+def classify_step(ctx: Context) -> Outcome:
+    """Step 7a: KEEP/REVIEW/PRUNE every release, before dedup can drop an owned pressing."""
+    from discogs_cache.library.catalog import read_catalog
+    from discogs_cache.verify import classify_cache
+
+    library_db = ctx.library_db
+    assert library_db is not None
+    classification = classify_cache(ctx.url, read_catalog(library_db))
+    save_classification(ctx.classification_file, classification)
+    ctx.classification = classification
+    return Outcome(fingerprint(library_db), {"classification": classification.counts()})
+
+
+def dedup_step(ctx: Context) -> Outcome:
+    """Step 6: one release per master, preferring the pressings the library owns."""
+    from discogs_cache.dedup import dedup
+
+    o = ctx.options
+    inputs: list[Fingerprint] = []
+    prefs = None
+    if o.library_labels is not None:
+        from discogs_cache.library.labels import read_label_preferences_csv
+
+        prefs = read_label_preferences_csv(Path(o.library_labels))
+        inputs += fingerprint(Path(o.library_labels))
+    elif o.wxyc_db_url is not None:
+        from discogs_cache.library.labels import read_label_preferences
+
+        prefs = read_label_preferences(o.wxyc_db_url)
+    hierarchy = ctx.label_hierarchy
+    if hierarchy is not None:
+        inputs += fingerprint(hierarchy)
+    preferred = ctx.classification.retain_ids if ctx.classification is not None else None
+    summary = dedup(
+        ctx.url,
+        label_preferences=prefs,
+        label_hierarchy=hierarchy,
+        preferred_release_ids=preferred,
+    )
+    return Outcome(inputs, {"removed": summary.releases_removed, "groups": summary.groups})
+
+
+def prune_step(ctx: Context) -> Outcome:
+    """Step 7b: delete PRUNE releases (REVIEW is never deleted)."""
+    from discogs_cache.prune import prune
+
+    assert ctx.classification is not None
+    result = prune(ctx.url, ctx.classification)
+    return Outcome(outputs={"removed": result.releases_removed, "kept": result.releases_kept})
+
+
+def copy_step(ctx: Context) -> Outcome:
+    """Step 7b': copy KEEP+REVIEW into the target database, leaving the source intact.
+
+    copy_to refuses a target that holds releases; the run owns its target, so a leftover
+    from an earlier or killed run is emptied first (the copy then recreates it whole).
+    """
+    from discogs_cache.prune import copy_to
+
+    target = ctx.options.target_db_url
+    assert ctx.classification is not None and target is not None
+    emptied = empty_target(target)
+    result = copy_to(ctx.url, target, ctx.classification)
+    return Outcome(outputs={"copied": dict(result.rows), "emptied_first": emptied})
+
+
+def empty_target(url: str) -> int:
+    """TRUNCATE the cache tables of `url` when it already has them; the releases it held."""
+    from discogs_cache.db import connect, database_errors
+    from discogs_cache.schema import CACHE_TABLES
+
+    tables = [*CACHE_TABLES, "artist_alias"]
+    with database_errors(url, "cannot empty the target"), connect(url) as conn:
+        row = conn.execute("SELECT to_regclass('release') IS NOT NULL").fetchone()
+        if not row or not row[0]:
+            return 0
+        count = conn.execute("SELECT count(*) FROM release").fetchone()
+        held = int(count[0]) if count else 0
+        present = [
+            t for t in tables
+            if (r := conn.execute("SELECT to_regclass(%s)", (t,)).fetchone()) and r[0]
+        ]  # fmt: skip
+        if held or present:
+            conn.execute(
+                sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(map(sql.Identifier, present)))
+            )
+        conn.commit()
+    return held
+
+
+def indexes_step(ctx: Context) -> Outcome:
+    """Step 5: trigram and FK indexes, built once over the final set of releases."""
+    from discogs_cache.index import build_indexes
+
+    summary = build_indexes(ctx.url)
+    return Outcome(outputs={"built": len(summary.built)})
+
+
+def vacuum_step(ctx: Context) -> Outcome:
+    """Step 8: VACUUM FULL ANALYZE the source, before the index build (which then has
+    nothing to rewrite). A copy-to target is freshly written and needs none."""
+    from discogs_cache.vacuum import vacuum
+
+    result = vacuum(ctx.url)
+    return Outcome(outputs={"before_bytes": result.bytes_before, "after_bytes": result.bytes_after})
+
+
+def final_status(ctx: Context) -> tuple[int, int]:
+    """(releases, bytes incl. indexes) of the finished cache: the target in copy-to mode."""
+    from discogs_cache.status import cache_status
+
+    status = cache_status(ctx.options.target_db_url or ctx.url)
+    releases = next((t.rows for t in status.tables if t.name == "release"), 0)
+    return releases, status.total_bytes
+
+
+STEPS: dict[str, Callable[[Context], Outcome]] = {
+    "library": library_step,
+    "convert": convert_step,
+    "schema": schema_step,
+    "load": load_step,
+    "classify": classify_step,
+    "dedup": dedup_step,
+    "prune": prune_step,
+    "copy": copy_step,
+    "indexes": indexes_step,
+    "vacuum": vacuum_step,
+}
+
+
+def plan(options: RunOptions) -> list[str]:
+    """The steps of a run, in the order that never loses an owned album (see run.py)."""
+    steps = ["library", "convert"] if options.mode == "xml" else []
+    steps += ["schema", "load"]
+    if options.has_library:
+        steps.append("classify")
+    steps.append("dedup")
+    if options.has_library:
+        steps.append("copy" if options.target_db_url else "prune")
+    return [*steps, "vacuum", "indexes"]
+
+
+def save_classification(path: Path, classification: Classification) -> None:
+    """Persist the id sets, so a resumed run prunes with the pre-dedup classification."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        "keep": sorted(classification.keep_ids),
+        "review": sorted(classification.review_ids),
+        "prune": sorted(classification.prune_ids),
+    }
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    tmp.replace(path)
+
+
+def load_classification(path: Path) -> Classification | None:
+    """The saved id sets as a Classification (None when the file is missing or damaged)."""
+    from discogs_cache.matcher.classify import Classification, Verdict
+    from discogs_cache.matcher.rules import Decision
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        verdicts = [
+            Verdict(int(rid), decision, 1.0 if decision != Decision.PRUNE else 0.0)
+            for key, decision in (
+                ("keep", Decision.KEEP),
+                ("review", Decision.REVIEW),
+                ("prune", Decision.PRUNE),
+            )
+            for rid in data[key]
+        ]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return Classification(verdicts)
