@@ -86,6 +86,7 @@ def normalize_title(title: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=1 << 16)
 def is_compilation_artist(name: str) -> bool:
     """True for credits like "Various", "Various Artists", "V/A", "Soundtrack"."""
     text = _base(name)
