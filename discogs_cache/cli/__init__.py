@@ -20,6 +20,17 @@ def main() -> None:
 _COMMANDS = [
     ("server", "server"),
     ("migrate", "migrate"),
+    ("load", "load_command"),
+    ("index", "index"),
+    ("vacuum", "vacuum"),
+    ("status", "status"),
+    ("lookup", "lookup"),
+    ("library", "library"),
+    ("convert", "convert"),
+    ("dedup", "dedup"),
+    ("run", "run"),
+    ("verify", "verify"),
+    ("prune", "prune"),
 ]
 
 for _module, _attr in _COMMANDS:

@@ -1,0 +1,197 @@
+"""`discogs-cache lookup`: the consumer API from the shell (tables, or `--json` for scripts)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+import sqlalchemy as sa
+
+from discogs_cache import query
+from discogs_cache.cli._common import CONTEXT_SETTINGS, CacheGroup, database_url_option, resolve_url
+from discogs_cache.db import create_engine, database_errors
+from discogs_cache.errors import CacheError
+from discogs_cache.progress import format_table
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@click.group(cls=CacheGroup, context_settings=CONTEXT_SETTINGS)
+def lookup() -> None:
+    """Look releases, tracks and artwork up in the cache."""
+
+
+def _output_options(func: F) -> F:
+    func = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(
+        func
+    )
+    return database_url_option(func)
+
+
+def _search_options(func: F) -> F:
+    func = click.option(
+        "--threshold",
+        type=click.FloatRange(0, 1),
+        default=None,
+        help="pg_trgm similarity threshold for this search (default: the server's, 0.3).",
+    )(func)
+    return click.option(
+        "--limit",
+        type=click.IntRange(min=1),
+        default=query.DEFAULT_LIMIT,
+        show_default=True,
+        help="At most this many results.",
+    )(func)
+
+
+@contextmanager
+def _engine(database_url: str | None) -> Iterator[sa.Engine]:
+    url = resolve_url(database_url)
+    engine = create_engine(url)
+    try:
+        with database_errors(url, "cannot query the cache"):
+            yield engine
+    finally:
+        engine.dispose()
+
+
+def _emit_json(value: Any) -> None:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    elif isinstance(value, list):
+        value = [dataclasses.asdict(v) for v in value]
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def _names(names: tuple[str, ...]) -> str:
+    return ", ".join(names)
+
+
+def _not_found(release_id: int) -> CacheError:
+    return CacheError(f"release {release_id} not found")
+
+
+@lookup.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("release_id", type=int)
+@_output_options
+def release(release_id: int, database_url: str | None, as_json: bool) -> None:
+    """Show release RELEASE_ID with its artists and tracklist."""
+    with _engine(database_url) as engine:
+        found = query.get_release(engine, release_id)
+    if found is None:
+        raise _not_found(release_id)
+    if as_json:
+        _emit_json(found)
+        return
+    facts = [
+        ("release", found.id),
+        ("title", found.title),
+        ("artists", _names(found.artists)),
+        ("year", found.release_year),
+        ("country", found.country),
+        ("master", found.master_id),
+        ("artwork", found.artwork_url),
+    ]
+    click.echo("\n".join(f"{k + ':':9} {'' if v is None else v}" for k, v in facts))
+    click.echo()
+    rows = [(t.sequence, t.position, t.title, t.duration, _names(t.artists)) for t in found.tracks]
+    click.echo(format_table(["#", "position", "title", "duration", "track artists"], rows))
+
+
+@lookup.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--artist", "-a", default=None, help="Main artist, fuzzy.")
+@click.option("--title", "-t", default=None, help="Release title, fuzzy.")
+@_search_options
+@_output_options
+def search(
+    artist: str | None,
+    title: str | None,
+    limit: int,
+    threshold: float | None,
+    database_url: str | None,
+    as_json: bool,
+) -> None:
+    """Releases by artist and/or title, best match first (accents and case ignored)."""
+    if not (artist or "").strip() and not (title or "").strip():
+        raise click.UsageError("give --artist, --title or both")
+    with _engine(database_url) as engine:
+        hits = query.search_releases(
+            engine, artist=artist, title=title, limit=limit, threshold=threshold
+        )
+    if as_json:
+        _emit_json(hits)
+        return
+    rows = [
+        (h.release_id, f"{h.score:.2f}", _names(h.artists), h.title, h.release_year) for h in hits
+    ]
+    click.echo(format_table(["release", "score", "artists", "title", "year"], rows))
+
+
+@lookup.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("title")
+@click.option("--artist", "-a", default=None, help="Track or release artist, fuzzy.")
+@_search_options
+@_output_options
+def track(
+    title: str,
+    artist: str | None,
+    limit: int,
+    threshold: float | None,
+    database_url: str | None,
+    as_json: bool,
+) -> None:
+    """Which releases have a track called TITLE (optionally by --artist)."""
+    with _engine(database_url) as engine:
+        hits = query.search_tracks(engine, title, artist=artist, limit=limit, threshold=threshold)
+    if as_json:
+        _emit_json(hits)
+        return
+    rows = [
+        (
+            h.release_id,
+            f"{h.score:.2f}",
+            h.position,
+            h.title,
+            _names(h.track_artists or h.release_artists),
+            h.release_title,
+        )
+        for h in hits
+    ]
+    click.echo(format_table(["release", "score", "position", "track", "artists", "release"], rows))
+
+
+@lookup.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("release_id", type=int)
+@click.argument("title")
+@click.option(
+    "--min-score",
+    type=click.FloatRange(0, 1),
+    default=query.VALIDATE_MIN_SCORE,
+    show_default=True,
+    help="Normalized title similarity that counts as the same track.",
+)
+@_output_options
+def validate(
+    release_id: int, title: str, min_score: float, database_url: str | None, as_json: bool
+) -> None:
+    """Is TITLE a track of release RELEASE_ID? Exit 0 if yes, 1 if not."""
+    with _engine(database_url) as engine:
+        result = query.validate_track(engine, release_id, title, min_score=min_score)
+    if result is None:
+        raise _not_found(release_id)
+    if as_json:
+        _emit_json(result)
+    else:
+        best = result.track
+        where = f"track {best.position or best.sequence} {best.title!r}" if best else "no track"
+        if result.matched:
+            click.echo(f"yes: {title!r} is {where} of release {release_id}")
+        else:
+            click.echo(f"no: {title!r} is not on release {release_id} (closest: {where})")
+        click.echo(f"score: {result.score:.2f}")
+    if not result.matched:
+        raise SystemExit(1)

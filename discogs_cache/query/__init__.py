@@ -1,0 +1,97 @@
+"""The consumer API: look releases, tracks and artwork up in the cache.
+
+Every function takes an `Engine` (a short transaction per call) or a `Connection` (joins
+the caller's transaction) and returns frozen dataclasses, so services never touch raw rows.
+Text searches use `lower(f_unaccent(col)) % lower(f_unaccent(:q))`, the exact expression
+the trigram GIN indexes are built on, so they stay index scans on a full cache; results
+are ranked by pg_trgm `similarity()`. `threshold` sets pg_trgm.similarity_threshold for
+that call only (SET LOCAL semantics); None keeps the server's (default 0.3).
+
+Async services: the `a*` variants take an `AsyncEngine` (`async_engine(url)`) and run the
+same code through SQLAlchemy's `run_sync`, so both flavours return identical results.
+Database errors are SQLAlchemy's; bad arguments raise `InputError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from discogs_cache.db import sqlalchemy_url
+from discogs_cache.query._sql import Bind
+from discogs_cache.query.lookups import (
+    DEFAULT_LIMIT,
+    VALIDATE_MIN_SCORE,
+    artwork_url,
+    get_release,
+    search_releases,
+    search_tracks,
+    validate_track,
+)
+from discogs_cache.query.results import (
+    ReleaseDetail,
+    ReleaseMatch,
+    Track,
+    TrackMatch,
+    TrackValidation,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+T = TypeVar("T")
+
+
+def async_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An AsyncEngine on psycopg 3's async driver for the `a*` variants."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    return create_async_engine(sqlalchemy_url(url), **kwargs)
+
+
+async def _run(engine: AsyncEngine, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async with engine.connect() as conn:
+        return await conn.run_sync(fn, *args, **kwargs)
+
+
+async def aget_release(engine: AsyncEngine, release_id: int) -> ReleaseDetail | None:
+    return await _run(engine, get_release, release_id)
+
+
+async def asearch_releases(engine: AsyncEngine, *args: Any, **kwargs: Any) -> list[ReleaseMatch]:
+    return await _run(engine, search_releases, *args, **kwargs)
+
+
+async def asearch_tracks(engine: AsyncEngine, *args: Any, **kwargs: Any) -> list[TrackMatch]:
+    return await _run(engine, search_tracks, *args, **kwargs)
+
+
+async def avalidate_track(engine: AsyncEngine, *args: Any, **kwargs: Any) -> TrackValidation | None:
+    return await _run(engine, validate_track, *args, **kwargs)
+
+
+async def aartwork_url(engine: AsyncEngine, *args: Any, **kwargs: Any) -> str | None:
+    return await _run(engine, artwork_url, *args, **kwargs)
+
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "VALIDATE_MIN_SCORE",
+    "Bind",
+    "ReleaseDetail",
+    "ReleaseMatch",
+    "Track",
+    "TrackMatch",
+    "TrackValidation",
+    "aartwork_url",
+    "aget_release",
+    "artwork_url",
+    "asearch_releases",
+    "asearch_tracks",
+    "async_engine",
+    "avalidate_track",
+    "get_release",
+    "search_releases",
+    "search_tracks",
+    "validate_track",
+]
