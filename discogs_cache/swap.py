@@ -57,7 +57,7 @@ class SwapResult:
 
 
 @dataclass
-class _TableDDL:
+class TableDDL:
     """The catalog facts of one table that `CREATE TABLE ... LIKE` does not carry over."""
 
     schema: str
@@ -160,7 +160,7 @@ def _delete(conn: psycopg.Connection, keep: sql.Composable) -> dict[str, int]:
     per child table, which costs more than all the deletes together. Re-adding validates
     each FK in one join, inside the same transaction.
     """
-    ddl = {table: _capture(conn, table) for table in CACHE_TABLES}
+    ddl = {table: capture_table_ddl(conn, table) for table in CACHE_TABLES}
     fks = [
         (ddl[t], name, definition)
         for t in CACHE_TABLES
@@ -191,7 +191,7 @@ def _delete(conn: psycopg.Connection, keep: sql.Composable) -> dict[str, int]:
     return {t: removed[t] for t in CACHE_TABLES}
 
 
-def _add_constraint(conn: psycopg.Connection, d: _TableDDL, name: str, definition: str) -> None:
+def _add_constraint(conn: psycopg.Connection, d: TableDDL, name: str, definition: str) -> None:
     conn.execute(
         sql.SQL("ALTER TABLE {t} ADD CONSTRAINT {n} {d}").format(
             t=sql.Identifier(d.schema, d.name),
@@ -213,7 +213,7 @@ def _raise_maintenance_memory(conn: psycopg.Connection) -> None:
 
 def _copy_swap(conn: psycopg.Connection, keep: sql.Composable) -> dict[str, int]:
     """Copy keepers into fresh tables, drop the old ones, rename in, replay the catalog."""
-    ddl = {table: _capture(conn, table) for table in CACHE_TABLES}
+    ddl = {table: capture_table_ddl(conn, table) for table in CACHE_TABLES}
     _raise_maintenance_memory(conn)
     removed: dict[str, int] = {}
     for table in CACHE_TABLES:
@@ -249,12 +249,12 @@ def _copy_swap(conn: psycopg.Connection, keep: sql.Composable) -> dict[str, int]
                 if contype in kinds:
                     _add_constraint(conn, ddl[table], name, definition)
     for table in CACHE_TABLES:
-        _restore_extras(conn, ddl[table])
+        restore_table_extras(conn, ddl[table])
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(ddl[table].schema, table)))
     return removed
 
 
-def _capture(conn: psycopg.Connection, table: str) -> _TableDDL:
+def capture_table_ddl(conn: psycopg.Connection, table: str) -> TableDDL:
     row = conn.execute(
         "SELECT c.oid, n.nspname, pg_get_userbyid(c.relowner), obj_description(c.oid, 'pg_class')"
         " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -301,9 +301,7 @@ def _capture(conn: psycopg.Connection, table: str) -> _TableDDL:
             (oid,),
         )
     ]
-    return _TableDDL(
-        schema, table, owner, constraints, indexes, triggers, not_null, grants, comment
-    )
+    return TableDDL(schema, table, owner, constraints, indexes, triggers, not_null, grants, comment)
 
 
 def _not_null_names(conn: psycopg.Connection, table: str) -> dict[str, str]:
@@ -317,7 +315,7 @@ def _not_null_names(conn: psycopg.Connection, table: str) -> dict[str, str]:
     return {r[0]: r[1] for r in rows}
 
 
-def _restore_extras(conn: psycopg.Connection, d: _TableDDL) -> None:
+def restore_table_extras(conn: psycopg.Connection, d: TableDDL) -> None:
     """Indexes, triggers, NOT NULL names, owner, grants and comment of one swapped table."""
     target = sql.Identifier(d.schema, d.name)
     for statement in (*d.indexes, *d.triggers):

@@ -240,12 +240,14 @@ def build_direct(
         _start(conn, DIRECT_TABLE)
         counter = RecordCounter()
         statement = sql.SQL(
-            "COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true, FORCE_NULL ({})) WHERE {}"
+            "COPY {} ({}) FROM STDIN "
+            "(FORMAT csv, HEADER true, FREEZE true, FORCE_NULL ({})) WHERE {}"
         ).format(sql.Identifier(DIRECT_TABLE), names, names, where)
         with conn.cursor() as cur:
             copied = stream_copy(cur, statement, staged, on_bytes, counter)
-        staged.rows = counts.source_rows = counter.records
-        counts.empty_required = counter.records - copied
+        # (a file with bare-CR line ends defeats the counter: never report fewer than COPYed)
+        staged.rows = counts.source_rows = max(counter.records, copied)
+        counts.empty_required = counts.source_rows - copied
         counts.duplicates = add_primary_key(b, conn, _DIRECT, DIRECT_TABLE)
         release_ready()
         # last: adding a foreign key locks the new `release` against the other builders'

@@ -132,6 +132,11 @@ class RecordCounter:
         self.last = b""
 
     def feed(self, block: bytes) -> None:
+        if b'"' not in block:  # the usual block: no quoting to track
+            if not self.in_quotes:
+                self.newlines += block.count(b"\n")
+            self.last = block[-1:] or self.last
+            return
         parts = block.split(b'"')
         outside = parts[1::2] if self.in_quotes else parts[0::2]
         self.newlines += sum(p.count(b"\n") for p in outside)

@@ -18,7 +18,7 @@ from psycopg import sql
 from discogs_cache.db import describe
 from discogs_cache.errors import CacheError
 from discogs_cache.index import drop_secondary_indexes
-from discogs_cache.swap import _capture, _restore_extras, _TableDDL
+from discogs_cache.swap import TableDDL, capture_table_ddl, restore_table_extras
 
 
 def refuse_existing(conn: psycopg.Connection, url: str) -> None:
@@ -52,7 +52,7 @@ def swap_in(
     if not replace:
         refuse_existing(conn, url)
     drop_secondary_indexes(conn)
-    ddl = {t: _capture(conn, t) for t in tables}
+    ddl = {t: capture_table_ddl(conn, t) for t in tables}
     try:
         with conn.transaction():
             conn.execute(
@@ -74,7 +74,7 @@ def swap_in(
         return "insert"
 
 
-def _restore(conn: psycopg.Connection, d: _TableDDL) -> None:
+def _restore(conn: psycopg.Connection, d: TableDDL) -> None:
     for name, contype, definition in d.constraints:
         if contype in ("u", "x"):  # keys were built beside; checks came with LIKE
             conn.execute(
@@ -82,7 +82,7 @@ def _restore(conn: psycopg.Connection, d: _TableDDL) -> None:
                     sql.Identifier(d.schema, d.name), sql.Identifier(name), sql.SQL(definition)
                 )
             )
-    _restore_extras(conn, d)
+    restore_table_extras(conn, d)
 
 
 def _copy_in_place(conn: psycopg.Connection, live: str, new: str, tables: tuple[str, ...]) -> None:

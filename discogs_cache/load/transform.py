@@ -116,12 +116,13 @@ def load_release(cur: psycopg.Cursor, stage: str, has_images: bool) -> TableCoun
         sql.SQL(
             "WITH art AS ({art}) "
             "INSERT INTO release (id, title, release_year, country, artwork_url, master_id) "
-            "SELECT DISTINCT ON (s.id) s.id, s.title, "
+            "SELECT s.id, s.title, "
             "CASE WHEN s.released ~ '^[0-9]{{4}}' THEN substr(s.released, 1, 4)::smallint END, "
             "s.country, art.uri, NULLIF(s.master_id, 0) "
-            "FROM {src} s LEFT JOIN art ON art.release_id = s.id "
-            "WHERE s.id IS NOT NULL AND s.title IS NOT NULL ORDER BY s.id, s.ctid"
-        ).format(art=art, src=src)
+            "FROM (SELECT DISTINCT ON (id) id, title, released, country, master_id FROM {src} "
+            "WHERE id IS NOT NULL AND title IS NOT NULL ORDER BY id, ctid) AS s "
+            "LEFT JOIN art ON art.release_id = s.id"
+        ).format(art=art, src=src)  # first row per id, deduplicated before the join
     )
     counts.loaded = cur.rowcount
     counts.duplicates = counts.source_rows - counts.empty_required - counts.loaded

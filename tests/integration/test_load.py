@@ -226,7 +226,10 @@ def test_replace_keeps_comments_extra_indexes_and_views(pg_url: str, tmp_path: P
     assert summary.loaded("release_track") == 3
     assert fetch(pg_url, "SELECT count(*) FROM track_titles") == [(3,)]
     assert fetch(pg_url, "SELECT count(*) FROM release") == [(4,)]
-    keys = fetch(pg_url, "SELECT conname FROM pg_constraint WHERE conrelid = "
-                         "'release_track'::regclass ORDER BY 1")  # fmt: skip
+    keys = fetch(
+        pg_url,
+        "SELECT conname FROM pg_constraint WHERE conrelid = 'release_track'::regclass "
+        "AND contype IN ('p', 'f') ORDER BY 1",
+    )
     assert keys == [("fk_release_track_release_id_release",), ("pk_release_track",)]
     assert fetch(pg_url, kept) == [("tracks", True)]
