@@ -32,6 +32,8 @@ _TITLE_SUFFIX = re.compile(
     re.X,
 )
 _COMPILATION_WORDS = ("various", "soundtrack", "compilation", "v/a", "v.a.")
+_WORDS = re.compile(r"[^\W_]+")
+"""Letters and digits of any script: punctuation separates words, CJK names keep theirs."""
 
 
 def strip_accents(text: str) -> str:
@@ -65,6 +67,21 @@ def normalize_artist(name: str) -> str:
     text = _AMPERSAND.sub(" and ", text)
     text = _APOSTROPHES.sub("", text)
     return _SPACES.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=1 << 18)
+def artist_key(name: str) -> str:
+    """The key two artist names are compared by: `normalize_artist`, punctuation-free words,
+    a leading "the" dropped.
+
+    "The Beatles", "Beatles, The", "Beatles" and "BEATLES [UK]" share one key; "The The"
+    stays itself. The converter's filter, the classifier and dedup's pairing all use it, so
+    an artist the catalog files without its article is not lost before classification.
+    """
+    words = _WORDS.findall(normalize_artist(name))
+    if len(words) > 1 and words[0] == "the" and words[1:] != ["the"]:
+        words = words[1:]
+    return " ".join(words)
 
 
 @lru_cache(maxsize=1 << 18)

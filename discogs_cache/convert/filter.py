@@ -1,7 +1,7 @@
 """The library-artist filter: which releases a station owns artists of.
 
 A release is kept when one of its main credits (extra=0) matches:
-- by name: `normalize_artist(credit name)` is a normalized library artist;
+- by name: `artist_key(credit name)` is a library artist's key;
 - by id: the credited artist id is in `matched_ids`, the ids whose own name, name
   variations or aliases (artists.xml) normalize to a library artist. Matching by id, never by
   alias *name*, is what keeps "P. Diddy" (id X, alias of "Puff Daddy") in while another artist
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from discogs_cache.errors import InputError
-from discogs_cache.normalize import is_compilation_artist, normalize_artist
+from discogs_cache.normalize import artist_key, is_compilation_artist
 
 
 class IdSet:
@@ -57,19 +57,19 @@ class LibraryFilter:
     @classmethod
     def from_names(cls, names: Iterable[str]) -> LibraryFilter:
         raw = [name for name in names if name.strip()]
-        normalized = frozenset(n for n in (normalize_artist(name) for name in raw) if n)
+        normalized = frozenset(n for n in (artist_key(name) for name in raw) if n)
         return cls(normalized, any(is_compilation_artist(name) for name in raw))
 
     _decisions: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
 
     def name_matches(self, name: str) -> bool:
-        return normalize_artist(name) in self.names
+        return artist_key(name) in self.names
 
     def _name_keeps(self, name: str) -> bool:
         """By name or as a compilation; memoized because dumps repeat credit names a lot."""
         decision = self._decisions.get(name)
         if decision is None:
-            decision = normalize_artist(name) in self.names or (
+            decision = artist_key(name) in self.names or (
                 self.compilations and is_compilation_artist(name)
             )
             if len(self._decisions) > 1 << 20:

@@ -2,7 +2,7 @@
 
 A preference names an album the catalog's way ("Beatles, The" / "Abbey Road 12\"") and a
 label the station's way ("EMI"). It is paired to Discogs releases through the matcher's own
-normalization (`normalize_artist` / `normalize_title`), and the label names are compared
+normalization (`artist_key` / `normalize_title`), and the label names are compared
 through `normalize_artist` too: it folds case and accents and drops the Discogs " (n)"
 suffix, which is exactly what label names need. One level of the Discogs label hierarchy
 is resolved both ways: pref "EMI" accepts a release on "Parlophone" (child of EMI), pref
@@ -24,7 +24,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from discogs_cache.errors import InputError
 from discogs_cache.library.labels import LabelPreference
-from discogs_cache.normalize import is_compilation_artist, normalize_artist, normalize_title
+from discogs_cache.normalize import (
+    artist_key,
+    is_compilation_artist,
+    normalize_artist,
+    normalize_title,
+)
 from discogs_cache.schema import Release, ReleaseArtist, ReleaseLabel
 
 HIERARCHY_HEADER = ("label_id", "label_name", "parent_label_id", "parent_label_name")
@@ -34,10 +39,10 @@ _BATCH = 10_000
 
 
 @lru_cache(maxsize=1 << 18)
-def artist_key(name: str) -> str:
-    """The artist side of an album key; every compilation credit is one artist, as in the
-    matcher ("Various Artists" in the catalog is Discogs' "Various")."""
-    return COMPILATION if is_compilation_artist(name) else normalize_artist(name)
+def album_artist_key(name: str) -> str:
+    """The artist side of an album key: `normalize.artist_key`, except that every
+    compilation credit is one artist, as in the matcher ("Various Artists" is "Various")."""
+    return COMPILATION if is_compilation_artist(name) else artist_key(name)
 
 
 def label_key(name: str) -> str:
@@ -93,7 +98,7 @@ def preference_index(
     hierarchy = hierarchy or LabelHierarchy()
     index: dict[AlbumKey, set[str]] = defaultdict(set)
     for pref in prefs:
-        album = (artist_key(pref.artist_name), normalize_title(pref.release_title))
+        album = (album_artist_key(pref.artist_name), normalize_title(pref.release_title))
         label = label_key(pref.label_name)
         if album[0] and album[1] and label:
             index[album] |= hierarchy.related(label)
@@ -122,7 +127,7 @@ def _album_candidates(conn: Connection, index: dict[AlbumKey, set[str]]) -> dict
     wanted: dict[int, set[str]] = {}
     artists = {artist for artist, _ in index}
     for release_id, title, artist in conn.execute(query.execution_options(yield_per=_BATCH)):
-        key = artist_key(artist)
+        key = album_artist_key(artist)
         if key not in artists:
             continue
         labels = index.get((key, normalize_title(title)))

@@ -22,13 +22,12 @@ from discogs_cache.matcher.rules import (
     COMPILATION_SCORE,
     SOUNDTRACK_SCORE,
     Decision,
-    artist_key,
     artist_score,
     best_title_score,
     decide,
     title_forms,
 )
-from discogs_cache.normalize import is_compilation_artist
+from discogs_cache.normalize import artist_key, is_compilation_artist
 
 
 @dataclass(frozen=True)

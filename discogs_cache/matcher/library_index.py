@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from discogs_cache.library.catalog import CatalogEntry
-from discogs_cache.matcher.rules import Text, artist_key, title_forms
-from discogs_cache.normalize import is_compilation_artist
+from discogs_cache.matcher.rules import Text, title_forms
+from discogs_cache.normalize import artist_key, is_compilation_artist
 
 _SPLIT = re.compile(r"\s*(?:&|\band\b|/|;|\bwith\b|\bfeat\.?|\bfeaturing\b)\s*", re.I)
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from discogs_cache.errors import InputError
-from discogs_cache.matcher.rules import Decision, artist_key
+from discogs_cache.matcher.rules import Decision
+from discogs_cache.normalize import artist_key
 
 
 @dataclass

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from discogs_cache.normalize import normalize_artist, normalize_title
+from discogs_cache.normalize import normalize_title
 
 KEEP_SCORE = 75.0
 """Title (or combined artist+title) score at or above which a release is KEEP."""
@@ -84,18 +84,6 @@ def title_forms(title: str) -> tuple[Text, ...]:
     if core and core != normalized:
         forms.append(prepare(core))
     return tuple(f for f in forms if f.compare)
-
-
-@lru_cache(maxsize=1 << 18)
-def artist_key(name: str) -> str:
-    """normalize_artist, then punctuation-free words with a leading "the" dropped.
-
-    "The Beatles", "Beatles, The", "Beatles" and "BEATLES [UK]" share one key; "The The" stays.
-    """
-    words = _WORD.findall(normalize_artist(name))
-    if len(words) > 1 and words[0] == "the":
-        words = words[1:]
-    return " ".join(words)
 
 
 def nested(a: frozenset[str], b: frozenset[str]) -> bool:

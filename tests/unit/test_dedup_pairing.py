@@ -8,7 +8,7 @@ import pytest
 
 from discogs_cache.dedup.pairing import (
     LabelHierarchy,
-    artist_key,
+    album_artist_key,
     label_key,
     preference_index,
     read_label_hierarchy_csv,
@@ -26,13 +26,14 @@ def test_label_key_folds_case_accents_and_discogs_suffix() -> None:
 
 def test_preference_index_uses_the_matchers_normalization() -> None:
     index = preference_index([LabelPreference("Beatles, The", 'Abbey Road 12"', "Apple")])
-    assert index == {("the beatles", "abbey road"): {"apple"}}
+    assert index == {("beatles", "abbey road"): {"apple"}}
 
 
 def test_compilations_pair_by_title_whatever_the_credit_spelling() -> None:
     index = preference_index([LabelPreference("Various Artists", "Pop Hits", "K-Tel")])
-    assert index == {(artist_key("Various"), "pop hits"): {"k-tel"}}
-    assert artist_key("V/A") == artist_key("Various (2)") != artist_key("Variety")
+    assert index == {(album_artist_key("Various"), "pop hits"): {"k-tel"}}
+    assert album_artist_key("V/A") == album_artist_key("Various (2)") != album_artist_key("Variety")
+    assert album_artist_key("Beatles") == album_artist_key("The Beatles")
 
 
 def test_hierarchy_expands_one_level_both_ways() -> None:

@@ -20,12 +20,12 @@ from discogs_cache.matcher import (
     write_template,
 )
 from discogs_cache.matcher.rules import (
-    artist_key,
     best_title_score,
     pair_score,
     prepare,
     title_forms,
 )
+from discogs_cache.normalize import artist_key
 
 LIBRARY = [
     CatalogEntry(1, "Abbey Road", "Beatles, The"),
@@ -67,7 +67,7 @@ def decide(title: str, *credits: str | Credit, aliases=None, mappings=None) -> D
         ("Björk", "bjork"),
         ("Simon & Garfunkel", "simon and garfunkel"),
         ("R.E.M.", "r e m"),
-        ("The The", "the"),
+        ("The The", "the the"),
     ],
 )
 def test_artist_key(name: str, key: str) -> None:

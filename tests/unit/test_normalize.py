@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from discogs_cache.normalize import (
+    artist_key,
     is_compilation_artist,
     normalize_artist,
     normalize_title,
@@ -76,3 +77,18 @@ def test_strip_accents() -> None:
 )
 def test_is_compilation_artist(name: str, expected: bool) -> None:
     assert is_compilation_artist(name) is expected
+
+
+@pytest.mark.parametrize(
+    ("names", "key"),
+    [
+        (["The Beatles", "Beatles, The", "Beatles", "BEATLES [UK]", "The Beatles (2)"], "beatles"),
+        (["The The", "The, The"], "the the"),
+        (["AC/DC", "AC-DC", "ac dc"], "ac dc"),
+        (["坂本龍一", "坂本龍一 (2)"], "坂本龍一"),
+        (["Sigur Rós", "SIGUR ROS"], "sigur ros"),
+        (["Simon & Garfunkel", "Simon and Garfunkel"], "simon and garfunkel"),
+    ],
+)
+def test_artist_key_is_shared_by_spellings(names: list[str], key: str) -> None:
+    assert {artist_key(name) for name in names} == {key}
