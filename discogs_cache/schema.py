@@ -174,6 +174,9 @@ class ArtistAlias(Base):
     alias_name: Mapped[str] = mapped_column(String(NAME_MAX), primary_key=True)
 
 
+ALL_TABLES = (*CACHE_TABLES, "artist_alias")
+"""Every table of the contract: the release tables plus the artist aliases."""
+
 TRIGRAM_INDEXES = (
     trigram_index("ix_release_title_trgm", Release.title),
     trigram_index("ix_release_artist_artist_name_trgm", ReleaseArtist.artist_name),
@@ -184,6 +187,7 @@ TRIGRAM_INDEXES = (
 
 metadata = Base.metadata
 __all__ = [
+    "ALL_TABLES",
     "CACHE_TABLES",
     "NAME_MAX",
     "TRIGRAM_INDEXES",

@@ -69,3 +69,25 @@ def resolve_url(option: str | None) -> str:
 
 def existing_path(**kwargs: Any) -> click.Path:
     return click.Path(exists=True, path_type=Path, **kwargs)
+
+
+def library_db_option(*, required: bool) -> Callable[[F], F]:
+    """`--library-db`: the station catalog every library-aware command reads."""
+    return click.option(
+        "--library-db",
+        type=existing_path(dir_okay=False),
+        required=required,
+        default=None,
+        help="The station catalog (SQLite library.db, table library).",
+    )
+
+
+def mappings_option(func: F) -> F:
+    """`--mappings`: confirmed artist decisions that override the classifier."""
+    return click.option(
+        "--mappings",
+        "mappings_path",
+        type=existing_path(dir_okay=False),
+        default=None,
+        help='Artist mappings JSON {"keep": {...}, "prune": {...}} overriding the classifier.',
+    )(func)

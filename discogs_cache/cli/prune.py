@@ -10,7 +10,8 @@ from discogs_cache import progress
 from discogs_cache.cli._common import (
     CONTEXT_SETTINGS,
     database_url_option,
-    existing_path,
+    library_db_option,
+    mappings_option,
     quiet_option,
     resolve_url,
 )
@@ -18,19 +19,8 @@ from discogs_cache.db import check_postgres_url
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
-@click.option(
-    "--library-db",
-    type=existing_path(dir_okay=False),
-    required=True,
-    help="The station catalog (SQLite, table library).",
-)
-@click.option(
-    "--mappings",
-    "mappings_path",
-    type=existing_path(dir_okay=False),
-    default=None,
-    help='Artist mappings JSON {"keep": {...}, "prune": {...}} overriding the classifier.',
-)
+@library_db_option(required=True)
+@mappings_option
 @click.option(
     "--copy-to",
     "copy_to_url",

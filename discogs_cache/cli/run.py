@@ -11,6 +11,8 @@ from discogs_cache.cli._common import (
     CONTEXT_SETTINGS,
     database_url_option,
     existing_path,
+    library_db_option,
+    mappings_option,
     quiet_option,
     resolve_url,
 )
@@ -26,7 +28,8 @@ Exit codes: 0 done, 2 bad input/usage, 3 database error, 75 another run holds th
 @click.command(context_settings=CONTEXT_SETTINGS, epilog=_EPILOG)
 @click.option("--xml", type=existing_path(), help="Dump file or directory (steps 1-8).")
 @click.option("--csv-dir", type=existing_path(file_okay=False), help="Converted CSVs (3-8).")
-@click.option("--library-db", type=existing_path(dir_okay=False), help="Station catalog.")
+@library_db_option(required=False)
+@mappings_option
 @click.option(
     "--library-artists", type=existing_path(dir_okay=False), help="Artist list (--xml only)."
 )
@@ -63,6 +66,7 @@ def run(
     xml: Path | None,
     csv_dir: Path | None,
     library_db: Path | None,
+    mappings_path: Path | None,
     library_artists: Path | None,
     wxyc_db_url: str | None,
     database_url: str | None,
@@ -83,6 +87,7 @@ def run(
         xml=xml,
         csv_dir=csv_dir,
         library_db=library_db,
+        mappings=mappings_path,
         library_artists=library_artists,
         wxyc_db_url=wxyc_db_url,
         target_db_url=target_db_url,

@@ -105,8 +105,7 @@ def _add_from_mysql(url: str, collector: _Collector, result: ArtistList) -> None
         result.warnings.append(decoder.describe_fallbacks())
     if result.unrepresentable:
         result.warnings.append(
-            f"{result.unrepresentable} MySQL row(s) hold characters the {conn.charset} "
-            "connection cannot carry (the server sent '?'); use ?charset=utf8mb4"
+            mysql.unrepresentable_warning(result.unrepresentable, "MySQL row(s)", conn.charset)
         )
 
 

@@ -122,8 +122,7 @@ def extract_label_preferences(mysql_url: str) -> LabelExtract:
         result.warnings.append(decoder.describe_fallbacks())
     if result.unrepresentable:
         result.warnings.append(
-            f"{result.unrepresentable} flowsheet row(s) hold characters the {conn.charset} "
-            "connection cannot carry (the server sent '?'); use ?charset=utf8mb4"
+            mysql.unrepresentable_warning(result.unrepresentable, "flowsheet row(s)", conn.charset)
         )
     return result
 

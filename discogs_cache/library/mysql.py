@@ -175,3 +175,11 @@ def count_unrepresentable(
         cur.execute(f"SELECT COUNT(*) {from_clause} WHERE ({where}) AND ({' OR '.join(tests)})")
         row = cur.fetchone()
     return int(row[0]) if row else 0
+
+
+def unrepresentable_warning(rows: int, what: str, charset: str) -> str:
+    """The warning for rows the server sent with '?' for characters `charset` cannot carry."""
+    return (
+        f"{rows} {what} hold characters the {charset} connection cannot carry "
+        "(the server sent '?'); use ?charset=utf8mb4"
+    )

@@ -32,17 +32,7 @@ from discogs_cache.load import build
 from discogs_cache.load.staging import SPECS, StagedFile, copy_file, read_header
 from discogs_cache.load.swapin import refuse_existing, swap_in
 from discogs_cache.load.transform import CHILD_TARGETS, TableCounts
-
-LOAD_TABLES = (
-    "release",
-    "release_artist",
-    "release_label",
-    "release_track",
-    "release_track_artist",
-    "cache_metadata",
-    "artist_alias",
-)
-"""The tables a load replaces, parents first."""
+from discogs_cache.schema import ALL_TABLES
 
 
 @dataclass
@@ -109,7 +99,7 @@ def load(
                     refuse_existing(admin, url)  # fail fast; checked again under the lock
                 for schema in (stage, new):
                     admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-                live, keys = build.prepare(admin, new, LOAD_TABLES)
+                live, keys = build.prepare(admin, new, ALL_TABLES)
             builder = build.Builder(url, stage, new, live, keys)
             _run(builder, summary, workers)
         finally:
@@ -129,7 +119,7 @@ def _run(b: build.Builder, summary: LoadSummary, workers: int) -> None:
     slots = threading.Semaphore(workers)
     with (
         progress.bar(total=total, desc="COPY csv", unit="B") as bar,
-        ThreadPoolExecutor(max_workers=len(LOAD_TABLES) + len(summary.files)) as pool,
+        ThreadPoolExecutor(max_workers=len(ALL_TABLES) + len(summary.files)) as pool,
     ):
 
         def staged(name: str) -> Future[StagedFile] | None:
@@ -187,7 +177,7 @@ def _run(b: build.Builder, summary: LoadSummary, workers: int) -> None:
             results = {name: f.result() for name, f in futures.items()}
             with connect(b.url) as conn:
                 with progress.timed("  swap"):
-                    swap_in(conn, b.url, b.live, b.new, LOAD_TABLES, replace=summary.replaced)
+                    swap_in(conn, b.url, b.live, b.new, ALL_TABLES, replace=summary.replaced)
                 conn.commit()
         except BaseException:
             b.cancel()
@@ -201,4 +191,4 @@ def _run(b: build.Builder, summary: LoadSummary, workers: int) -> None:
 
 _ORDER = ("release", *(t.table for t in CHILD_TARGETS), "cache_metadata")
 
-__all__ = ["LOAD_TABLES", "LoadSummary", "TableCounts", "load"]
+__all__ = ["LoadSummary", "TableCounts", "load"]

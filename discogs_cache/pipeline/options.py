@@ -28,6 +28,7 @@ class RunOptions:
     xml: Path | None = None
     csv_dir: Path | None = None
     library_db: Path | None = None
+    mappings: Path | None = None
     library_artists: Path | None = None
     wxyc_db_url: str | None = None
     target_db_url: str | None = None
@@ -61,6 +62,7 @@ class RunOptions:
             "database": describe(self.database_url),
             "target": describe(self.target_db_url) if self.target_db_url else None,
             "library_db": path(self.library_db),
+            "mappings": path(self.mappings),
             "library_artists": path(self.library_artists),
             "library_labels": path(self.library_labels),
             "label_hierarchy": path(self.label_hierarchy),
@@ -89,6 +91,8 @@ def check_options(o: RunOptions) -> None:
                 "--resume with --xml needs --keep-csv DIR: without it the converted CSVs "
                 "were temporary and are gone"
             )
+    if o.mappings is not None and not o.has_library:
+        raise UsageError("--mappings overrides the classifier: it needs --library-db")
     if o.target_db_url is not None:
         if not o.has_library:
             raise UsageError(

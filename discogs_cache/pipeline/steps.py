@@ -147,14 +147,18 @@ def load_step(ctx: Context) -> Outcome:
 def classify_step(ctx: Context) -> Outcome:
     """Step 7a: KEEP/REVIEW/PRUNE every release, before dedup can drop an owned pressing."""
     from discogs_cache.library.catalog import read_catalog
+    from discogs_cache.matcher import load_mappings
     from discogs_cache.verify import classify_cache
 
     library_db = ctx.library_db
     assert library_db is not None
-    classification = classify_cache(ctx.url, read_catalog(library_db))
+    mappings_path = ctx.options.mappings
+    mappings = load_mappings(Path(mappings_path)) if mappings_path else None
+    classification = classify_cache(ctx.url, read_catalog(library_db), mappings)
     save_classification(ctx.classification_file, classification)
     ctx.classification = classification
-    return Outcome(fingerprint(library_db), {"classification": classification.counts()})
+    inputs = fingerprint(library_db) + (fingerprint(Path(mappings_path)) if mappings_path else [])
+    return Outcome(inputs, {"classification": classification.counts()})
 
 
 def dedup_step(ctx: Context) -> Outcome:

@@ -16,16 +16,9 @@ from lxml import etree
 from psycopg import sql
 
 from discogs_cache.db import conninfo
+from discogs_cache.schema import ALL_TABLES
 
-TABLES = (
-    "release",
-    "release_artist",
-    "release_label",
-    "release_track",
-    "release_track_artist",
-    "cache_metadata",
-    "artist_alias",
-)
+TABLES = ALL_TABLES
 VOLATILE_TYPES = ("timestamp with time zone", "timestamp without time zone")
 
 

@@ -92,3 +92,22 @@ def test_run_csv_dir_in_process(pg_url: str, demo_csvs: dict[str, Path], tmp_pat
         "schema", "load", "classify", "dedup", "prune", "vacuum", "indexes",
     ]  # fmt: skip
     assert "KEEP" in summary.format() and summary.to_json()["releases"] == releases
+
+
+def test_run_applies_artist_mappings(
+    pg_url: str, demo_csvs: dict[str, Path], tmp_path: Path
+) -> None:
+    """A confirmed "prune" decision overrides the classifier's KEEP in the pipeline."""
+    mappings = tmp_path / "mappings.json"
+    mappings.write_text('{"keep": {}, "prune": {"The Persuader": "not ours after all"}}')
+    summary = run(
+        RunOptions(
+            database_url=pg_url,
+            csv_dir=demo_csvs["pre2024"],
+            library_db=LIBRARY,
+            mappings=mappings,
+            state_file=tmp_path / "state.json",
+        )
+    )
+    assert summary.releases == _count(pg_url, "SELECT count(*) FROM release") > 0
+    assert _count(pg_url, "SELECT count(*) FROM release WHERE id = 1") == 0

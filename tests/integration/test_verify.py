@@ -10,6 +10,7 @@ import psycopg
 from psycopg import sql
 
 from discogs_cache.db import conninfo
+from discogs_cache.schema import ALL_TABLES
 from discogs_cache.verify import format_report, verify
 
 LIBRARY_ROWS = [
@@ -32,15 +33,7 @@ RELEASES = [
     (8, "Lulu", [("Lou Reed", 12), ("Metallica", 15)], "PRUNE"),
     (9, "Transformer (Remastered)", [("Lou Reed", 12)], "KEEP"),
 ]
-TABLES = (
-    "release",
-    "release_artist",
-    "release_label",
-    "release_track",
-    "release_track_artist",
-    "cache_metadata",
-    "artist_alias",
-)
+TABLES = ALL_TABLES
 
 
 def expected(decision: str) -> set[int]:

@@ -53,6 +53,7 @@ def _run(*args: object) -> tuple[int, str]:
             "must not be inside",
         ),
         (["--csv-dir", "{csv}", "--workers", "0"], "--workers"),
+        (["--csv-dir", "{csv}", "--mappings", "{labels}"], "--mappings overrides"),
     ],
 )
 def test_meaningless_combinations_are_usage_errors(
