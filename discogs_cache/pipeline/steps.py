@@ -217,9 +217,9 @@ def copy_step(ctx: Context) -> Outcome:
 def empty_target(url: str) -> int:
     """TRUNCATE the cache tables of `url` when it already has them; the releases it held."""
     from discogs_cache.db import connect, database_errors
-    from discogs_cache.schema import CACHE_TABLES
+    from discogs_cache.schema import ALL_TABLES
 
-    tables = [*CACHE_TABLES, "artist_alias"]
+    tables = list(ALL_TABLES)
     with database_errors(url, "cannot empty the target"), connect(url) as conn:
         row = conn.execute("SELECT to_regclass('release') IS NOT NULL").fetchone()
         if not row or not row[0]:
