@@ -22,8 +22,6 @@ from sqlalchemy.schema import CreateIndex
 from discogs_cache import progress, schema
 from discogs_cache.db import connect, database_errors
 
-ANALYZE_TABLES = (*schema.CACHE_TABLES, "artist_alias")
-
 
 @dataclass(frozen=True)
 class IndexDef:
@@ -132,7 +130,7 @@ def build_indexes(
             }
             summary.built = {name: f.result() for name, f in futures.items()}
         with connect(url, autocommit=True) as conn:
-            for table in ANALYZE_TABLES:
+            for table in schema.ALL_TABLES:
                 conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
     summary.seconds = time.perf_counter() - start
     return summary

@@ -26,7 +26,6 @@ from discogs_cache.swap import retain_releases
 
 _PRUNE_TABLE = "discogs_prune_ids"
 _KEEP_TABLE = "discogs_keep_ids"
-COPY_TABLES = (*schema.CACHE_TABLES, "artist_alias")
 
 
 @dataclass
@@ -161,7 +160,7 @@ def copy_to(source_url: str, target_url: str, classification: Classification) ->
                 f"--copy-to target {describe(target_url)} already holds {row[0]:,} releases"
             )
         drop_secondary_indexes(dst)
-        for table in COPY_TABLES:
+        for table in schema.ALL_TABLES:
             target_copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
                 sql.Identifier(table), _columns(table)
             )

@@ -14,7 +14,8 @@ from psycopg import sql
 
 from discogs_cache import migrate
 from discogs_cache.db import connect, database_errors, describe
-from discogs_cache.index import ANALYZE_TABLES, contract_indexes, existing_indexes
+from discogs_cache.index import contract_indexes, existing_indexes
+from discogs_cache.schema import ALL_TABLES
 
 
 @dataclass
@@ -73,7 +74,7 @@ def cache_status(url: str) -> CacheStatus:
                 "AND relnamespace = current_schema()::regnamespace"
             ).fetchall()
         }
-        for table in (t for t in ANALYZE_TABLES if t in present):
+        for table in (t for t in ALL_TABLES if t in present):
             row = conn.execute(
                 sql.SQL(
                     "SELECT (SELECT count(*) FROM {t}), pg_table_size({name}::regclass), "

@@ -13,7 +13,7 @@ import psycopg
 from psycopg import sql
 
 from discogs_cache.db import connect, database_errors
-from discogs_cache.index import ANALYZE_TABLES
+from discogs_cache.schema import ALL_TABLES
 
 
 @dataclass
@@ -32,7 +32,7 @@ def _total_size(conn: psycopg.Connection) -> int:
         "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c "
         "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' "
         "AND c.relname = ANY (%s)",
-        [list(ANALYZE_TABLES)],
+        [list(ALL_TABLES)],
     ).fetchone()
     return int(row[0]) if row else 0
 
@@ -42,7 +42,7 @@ def vacuum(url: str) -> VacuumSummary:
     start = time.perf_counter()
     with database_errors(url, "cannot vacuum"), connect(url, autocommit=True) as conn:
         before = _total_size(conn)
-        for table in ANALYZE_TABLES:
+        for table in ALL_TABLES:
             conn.execute(sql.SQL("VACUUM (FULL, ANALYZE) {}").format(sql.Identifier(table)))
         after = _total_size(conn)
     return VacuumSummary(before, after, time.perf_counter() - start)
