@@ -18,7 +18,8 @@ from discogs_cache import progress
 from discogs_cache.convert import entities, releases, source
 from discogs_cache.convert.filter import IdSet, LibraryFilter, read_library_artists
 from discogs_cache.convert.output import CsvSet
-from discogs_cache.convert.parallel import default_workers, ordered_map
+from discogs_cache.convert.parallel import default_workers, in_flight, ordered_map, start_early
+from discogs_cache.convert.shared import SharedRing
 from discogs_cache.errors import InputError
 
 CHUNK_SIZE = 4 << 20  # small enough for flat memory, big enough to amortize dispatch
@@ -95,6 +96,8 @@ def convert(
         library = LibraryFilter.from_names(read_library_artists(Path(library_artists)))
     output_dir.mkdir(parents=True, exist_ok=True)
     summary = ConvertSummary(output_dir, inputs=inputs, workers=workers or default_workers())
+    if summary.workers > 1:
+        start_early()
     if "masters" in inputs:
         progress.note(f"{inputs['masters'].name}: masters are not needed, skipped")
     outputs = CsvSet(output_dir)
@@ -131,10 +134,16 @@ def _run(
     """Chunk `file`, map `func` over the chunks on the workers, yield results in order."""
     stream, raw = source.open_stream(file)
     size = file.stat().st_size
+    workers = summary.workers
+    ring = SharedRing(in_flight(workers), chunk_size) if workers > 1 else None
     try:
         with progress.bar(total=size, desc=file.name, unit="B") as bar:
-            chunks = source.iter_chunks(stream, file, kind, chunk_size)
-            for result in ordered_map(func, chunks, summary.workers, init, (library,)):
+            chunks = (
+                source.iter_chunks(stream, file, kind, chunk_size)
+                if ring is None
+                else source.iter_chunks_into(stream, file, kind, ring)
+            )
+            for result in ordered_map(func, chunks, workers, init, (library,), ring):
                 summary.xml_bytes += result.xml_bytes
                 for ident, offset, why in result.bad:
                     _report_bad(summary, kind, ident, offset, why, file)
@@ -143,6 +152,8 @@ def _run(
     finally:
         stream.close()
         raw.close()
+        if ring is not None:
+            ring.close()
 
 
 def _report_bad(

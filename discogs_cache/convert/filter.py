@@ -72,7 +72,7 @@ class LibraryFilter:
             decision = artist_key(name) in self.names or (
                 self.compilations and is_compilation_artist(name)
             )
-            if len(self._decisions) > 1 << 20:
+            if len(self._decisions) > 1 << 16:  # bounded: ~10 MB per worker
                 self._decisions.clear()
             self._decisions[name] = decision
         return decision

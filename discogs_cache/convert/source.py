@@ -9,16 +9,18 @@ Cutting before a record *start* (not after an end tag) keeps nested same-named e
 from __future__ import annotations
 
 import gzip
+import io
 import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 # ISA-L's gzip inflates 2-3x faster than zlib; its threaded reader also escapes the GIL
 from isal import igzip_threaded
 
+from discogs_cache.convert.shared import SharedRing
 from discogs_cache.errors import InputError
 
 KINDS = ("artists", "labels", "releases", "masters")
@@ -37,10 +39,11 @@ _GZIP_ERRORS = (EOFError, OSError, zlib.error, gzip.BadGzipFile)
 
 @dataclass
 class Chunk:
-    """A run of whole records and the offset of its first byte in the decompressed stream."""
+    """A run of whole records and the offset of its first byte in the decompressed stream;
+    data is the bytes, or (start, length) in a `SharedRing` (`iter_chunks_into`)."""
 
     offset: int
-    data: bytes
+    data: bytes | tuple[int, int]
 
 
 def is_gzip(path: Path) -> bool:
@@ -62,6 +65,20 @@ def read(stream: BinaryIO, size: int, path: Path) -> bytes:
         return stream.read(size)
     except _GZIP_ERRORS as exc:
         raise InputError(f"{path}: truncated or corrupt gzip data ({exc})") from exc
+
+
+def read_into(stream: BinaryIO, view: memoryview, path: Path) -> int:
+    """Fill view from the stream; fewer bytes than its size means the stream ended."""
+    filled, size = 0, len(view)
+    try:
+        while filled < size:
+            count = cast(io.BufferedIOBase, stream).readinto(view[filled:])
+            if not count:
+                break
+            filled += count
+    except _GZIP_ERRORS as exc:
+        raise InputError(f"{path}: truncated or corrupt gzip data ({exc})") from exc
+    return filled
 
 
 def detect_root(path: Path) -> str:
@@ -120,3 +137,53 @@ def iter_chunks(
         raise InputError(f"{path}: file ends before {closing.decode()} (truncated?)")
     if buffer.strip():
         yield Chunk(offset, buffer)
+
+
+def _last_chunk(data: bytes, offset: int, path: Path, kind: str) -> Iterator[Chunk]:
+    closing = f"</{kind}>".encode()
+    if not data.rstrip().endswith(closing):
+        raise InputError(f"{path}: file ends before {closing.decode()} (truncated?)")
+    if data.strip():
+        yield Chunk(offset, data)
+
+
+def iter_chunks_into(
+    stream: BinaryIO, path: Path, kind: str, ring: SharedRing, read_size: int = 1 << 20
+) -> Iterator[Chunk]:
+    """`iter_chunks`, reading each chunk straight into the next slot of `ring` and yielding
+    Chunk(offset, (start, length)): no copy of the chunk in this process. A slot is rewritten
+    `ring.slots` chunks later (see `parallel.ordered_map`). The last chunk, and a record
+    bigger than a slot, travel as bytes."""
+    markers = START_MARKERS[kind]
+    size, mapping = ring.slot_size, ring.map
+    offset, slot, carry = 0, 0, b""
+    while True:
+        if len(carry) < size:
+            start = slot * size
+            ring.view[start : start + len(carry)] = carry
+            filled = len(carry) + read_into(
+                stream, ring.view[start + len(carry) : start + size], path
+            )
+            if filled < size:  # end of the stream
+                yield from _last_chunk(mapping[start : start + filled], offset, path, kind)
+                return
+            cut = max(mapping.rfind(marker, start, start + filled) for marker in markers) - start
+            if cut > 0:
+                carry = mapping[start + cut : start + filled]
+                yield Chunk(offset, (start, cut))
+                offset += cut
+                slot = (slot + 1) % ring.slots
+                continue
+            carry = mapping[start : start + filled]
+        while True:  # no record starts after the first one: a record bigger than a slot
+            block = read(stream, read_size, path)
+            if not block:
+                yield from _last_chunk(carry, offset, path, kind)
+                return
+            carry += block
+            cut = max(carry.rfind(marker) for marker in markers)
+            if cut > 0:
+                yield Chunk(offset, carry[:cut])
+                offset += cut
+                carry = carry[cut:]
+                break
