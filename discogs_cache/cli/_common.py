@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 import click
 
 from discogs_cache import progress
-from discogs_cache.db import redact_url, resolve_database_url
 from discogs_cache.errors import CacheError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,6 +27,8 @@ class CacheGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CacheError as exc:
+            from discogs_cache.db import redact_url  # imported here: db loads SQLAlchemy
+
             click.echo(f"error: {redact_url(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
@@ -64,6 +65,8 @@ def quiet_option(func: F) -> F:
 
 def resolve_url(option: str | None) -> str:
     """The CLI's single entry into database URL resolution."""
+    from discogs_cache.db import resolve_database_url
+
     return resolve_database_url(option)
 
 
