@@ -7,12 +7,11 @@ of them is kept. Each source's contribution is counted so the enrichment is visi
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from discogs_cache.files import atomic_path
 from discogs_cache.library import mysql
 from discogs_cache.library.catalog import read_catalog
 
@@ -111,18 +110,10 @@ def _add_from_mysql(url: str, collector: _Collector, result: ArtistList) -> None
 
 def write_artist_list(names: Iterable[str], path: Path) -> int:
     """Write UTF-8, one name per line, atomically (temp file + rename); returns the count."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     count = 0
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-            for name in names:
-                if cleaned := clean_name(name):
-                    handle.write(cleaned + "\n")
-                    count += 1
-        tmp.replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    with atomic_path(Path(path)) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
+        for name in names:
+            if cleaned := clean_name(name):
+                out.write(cleaned + "\n")
+                count += 1
     return count

@@ -7,7 +7,6 @@ place only when complete, so a failed export never leaves a library.db that look
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pymysql.connections import Connection
 
 from discogs_cache import progress
 from discogs_cache.errors import InputError
+from discogs_cache.files import atomic_path
 from discogs_cache.library import mysql
 from discogs_cache.library.catalog import COLUMNS
 
@@ -81,11 +81,13 @@ def export_catalog(mysql_url: str, output: Path) -> ExportSummary:
         raise InputError(f"{output}: directory {output.parent} does not exist")
     started = time.perf_counter()
     conn = mysql.connect(mysql_url)
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     summary = ExportSummary(output=output, charset=conn.charset)
     decoder = mysql.Decoder(conn.charset)
     try:
-        with mysql.mysql_errors(mysql_url, "cannot export the catalog from MySQL"):
+        with (
+            atomic_path(output) as tmp,
+            mysql.mysql_errors(mysql_url, "cannot export the catalog from MySQL"),
+        ):
             with conn.cursor() as cur:
                 # One snapshot for the count and the rows, so `skipped` is exact on a live
                 # catalog; the client pauses between batches to write SQLite, so be patient.
@@ -96,12 +98,6 @@ def export_catalog(mysql_url: str, output: Path) -> ExportSummary:
                 conn, conn.charset, TEXT_COLUMNS, CATALOG_FROM
             )
             summary.rows = _write_sqlite(conn, decoder, tmp, total)
-        _sync(tmp)
-        tmp.replace(output)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
     finally:
         mysql.close_quietly(conn)
     summary.skipped = total - summary.rows
@@ -149,14 +145,6 @@ def _write_sqlite(conn: Connection, decoder: mysql.Decoder, tmp: Path, total: in
     except sqlite3.Error as exc:
         raise InputError(f"{tmp}: cannot write library database: {exc}") from None
     return rows
-
-
-def _sync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _warnings(summary: ExportSummary, decoder: mysql.Decoder) -> list[str]:

@@ -7,9 +7,7 @@ by `discogs-cache library labels` (from MySQL's flowsheet) and read by `dedup --
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import NamedTuple
 
 from discogs_cache import progress
 from discogs_cache.errors import InputError
+from discogs_cache.files import atomic_path
 from discogs_cache.library import mysql
 
 HEADER = ("artist_name", "release_title", "label_name")
@@ -52,21 +51,13 @@ def read_label_preferences_csv(path: Path) -> list[LabelPreference]:
 
 def write_label_preferences_csv(prefs: Iterable[LabelPreference], path: Path) -> int:
     """Write atomically (temp file + rename); returns the number of rows."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     count = 0
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(HEADER)
-            for pref in prefs:
-                writer.writerow(pref)
-                count += 1
-        tmp.replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    with atomic_path(Path(path)) as tmp, open(tmp, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        for pref in prefs:
+            writer.writerow(pref)
+            count += 1
     return count
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from discogs_cache.errors import InputError
+from discogs_cache.files import write_text_atomic
 from discogs_cache.matcher.rules import Decision
 from discogs_cache.normalize import artist_key
 
@@ -79,6 +80,4 @@ def write_template(
         "prune": existing.prune,
         "review": {k: v for k, v in review.items() if existing.decision_for(k) is None},
     }
-    tmp = Path(path).with_suffix(Path(path).suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(Path(path), json.dumps(data, indent=2, ensure_ascii=False) + "\n")

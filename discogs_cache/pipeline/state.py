@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from discogs_cache.errors import InputError
+from discogs_cache.files import write_text_atomic
 
 VERSION = 1
 
@@ -166,13 +167,7 @@ def save_state(path: Path, state: RunState) -> None:
     """Write atomically: a reader (or a resume after a kill) never sees half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(state.to_json(), handle, indent=2)  # steps in run order
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(state.to_json(), indent=2) + "\n")  # steps in run order
 
 
 def check_resumable(state: RunState, identity: dict[str, Any], path: Path) -> None:

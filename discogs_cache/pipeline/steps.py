@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from psycopg import sql
 
 from discogs_cache import progress
+from discogs_cache.files import write_text_atomic
 from discogs_cache.pipeline.options import RunOptions
 from discogs_cache.pipeline.state import Fingerprint, fingerprint
 
@@ -298,9 +299,7 @@ def save_classification(path: Path, classification: Classification) -> None:
         "review": sorted(classification.review_ids),
         "prune": sorted(classification.prune_ids),
     }
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(data))
 
 
 def load_classification(path: Path) -> Classification | None:
