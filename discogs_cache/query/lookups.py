@@ -85,21 +85,26 @@ def _tracks(conn: sa.Connection, release_id: int) -> tuple[Track, ...]:
     )
 
 
+def _main_artist_matches(name: str) -> Any:
+    """(release_id, best score) of releases whose main artist matches :artist (trigram)."""
+    return (
+        select(
+            ReleaseArtist.release_id,
+            func.max(similarity(ReleaseArtist.artist_name, "artist")).label("score"),
+        )
+        .where(ReleaseArtist.extra == 0, matches(ReleaseArtist.artist_name, "artist"))
+        .group_by(ReleaseArtist.release_id)
+        .subquery(name)
+    )
+
+
 def _release_search(artist: str | None, title: str | None) -> tuple[sa.Select[Any], Any]:
     """SELECT of matching releases and its score expression (caller adds order/limit)."""
     score_terms: list[Any] = []
     source: Any = Release.__table__
     where: list[Any] = []
     if artist:
-        credited = (
-            select(
-                ReleaseArtist.release_id,
-                func.max(similarity(ReleaseArtist.artist_name, "artist")).label("score"),
-            )
-            .where(ReleaseArtist.extra == 0, matches(ReleaseArtist.artist_name, "artist"))
-            .group_by(ReleaseArtist.release_id)
-            .subquery("credited")
-        )
+        credited = _main_artist_matches("credited")
         source = source.join(credited, credited.c.release_id == Release.id)
         score_terms.append(credited.c.score)
     if title:
@@ -202,15 +207,7 @@ def search_tracks(
             .group_by(ReleaseTrackArtist.release_id, ReleaseTrackArtist.track_sequence)
             .subquery("on_track")
         )
-        on_release = (
-            select(
-                ReleaseArtist.release_id,
-                func.max(similarity(ReleaseArtist.artist_name, "artist")).label("score"),
-            )
-            .where(ReleaseArtist.extra == 0, matches(ReleaseArtist.artist_name, "artist"))
-            .group_by(ReleaseArtist.release_id)
-            .subquery("on_release")
-        )
+        on_release = _main_artist_matches("on_release")
         source = source.outerjoin(
             on_track,
             sa.and_(

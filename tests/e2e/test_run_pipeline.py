@@ -19,6 +19,14 @@ pytestmark = pytest.mark.e2e
 N_RELEASES = 300
 
 
+def _xml_args(dump: dict[str, Path], url: str, work: Path) -> tuple[object, ...]:
+    """The xml-mode run every kill/resume test repeats, with CSVs and state kept in `work`."""
+    return (
+        "--xml", dump["xml"], "--library-db", dump["library"], "--database-url", url,
+        "--keep-csv", work / "csv", "--state-file", work / "state.json",
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def dump(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A generated dump directory (artists + labels + releases) and a library owning part."""
@@ -53,10 +61,7 @@ def clean_xml_run(
     tmp = tmp_path_factory.mktemp("clean")
     name = _create_database(pg_server_url)
     url = _with_database(pg_server_url, name)
-    args = (
-        "--xml", dump["xml"], "--library-db", dump["library"], "--database-url", url,
-        "--keep-csv", tmp / "csv", "--state-file", tmp / "state.json",
-    )  # fmt: skip
+    args = _xml_args(dump, url, tmp)
     result = h.run(tmp, *args, "--summary-json", tmp / "summary.json")
     assert result.returncode == 0, result.stderr[-3000:]
     yield {
@@ -187,10 +192,7 @@ def test_kill_then_resume_ends_in_the_clean_database(
     tmp_path: Path,
 ) -> None:
     url = pg_database_factory()
-    args = (
-        "--xml", dump["xml"], "--library-db", dump["library"], "--database-url", url,
-        "--keep-csv", tmp_path / "csv", "--state-file", tmp_path / "state.json",
-    )  # fmt: skip
+    args = _xml_args(dump, url, tmp_path)
     code = h.kill_during(tmp_path, step, delay, *args)
     assert code == -signal.SIGKILL
     result = h.run(tmp_path, *args, "--resume", "--summary-json", tmp_path / "sum.json")
@@ -211,10 +213,7 @@ def test_resume_without_state_file_infers_from_the_database(
     tmp_path: Path,
 ) -> None:
     url = pg_database_factory()
-    args = (
-        "--xml", dump["xml"], "--library-db", dump["library"], "--database-url", url,
-        "--keep-csv", tmp_path / "csv", "--state-file", tmp_path / "state.json",
-    )  # fmt: skip
+    args = _xml_args(dump, url, tmp_path)
     assert h.kill_during(tmp_path, "dedup", 0.0, *args) == -signal.SIGKILL
     (tmp_path / "state.json").unlink()
     result = h.run(tmp_path, *args, "--resume", "--summary-json", tmp_path / "sum.json")
