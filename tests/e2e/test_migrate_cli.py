@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -40,6 +41,17 @@ def test_migrate_then_check(empty_pg_url: str) -> None:
     assert result.stdout.strip().endswith("at 0001")
     check = run_cli("migrate", "--check", "--database-url", empty_pg_url)
     assert check.returncode == 0 and "matches" in check.stdout
+
+
+def test_plain_alembic_in_the_checkout_uses_database_url(empty_pg_url: str) -> None:
+    """Consumers run `alembic upgrade head` from a checkout; the URL comes from the env."""
+    env = {**os.environ, "DATABASE_URL": empty_pg_url}
+    alembic = [sys.executable, "-m", "alembic"]
+    for args in (["upgrade", "head"], ["check"]):
+        done = subprocess.run([*alembic, *args], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    with psycopg.connect(empty_pg_url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
 
 
 def test_unreachable_server_is_one_line_without_password() -> None:
