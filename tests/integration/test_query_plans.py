@@ -65,7 +65,7 @@ WORDS = [
 ]
 
 
-def _fill(url: str, releases: int = 4000, seed: int = 9) -> None:
+def _fill(url: str, releases: int = 20_000, seed: int = 9) -> None:
     """COPY `releases` generated releases (3 tracks each, some track artists), then ANALYZE."""
     rng = random.Random(seed)
 
