@@ -4,7 +4,7 @@ Order (the one that never loses an owned album):
 
 1. library — the artist list (and library.db exported from MySQL with --wxyc-db-url);
 2. convert — the dump to CSVs, keeping releases whose main artist is on the list;
-3. schema — Alembic to head;   4. load — COPY, replacing the cache in one transaction;
+3. schema — Alembic to head;   4. load — COPY, replacing the cache atomically (swap-in);
 5. classify — KEEP/REVIEW/PRUNE against the library's (artist, title) pairs. It comes
    BEFORE dedup so that dedup can prefer, within a master, the pressing the library owns
    (KEEP+REVIEW ids are passed as preferred): deduplicating first could keep a pressing
