@@ -34,16 +34,10 @@ from discogs_cache import progress
 from discogs_cache.db import conninfo
 from discogs_cache.index import build_indexes
 from discogs_cache.load import load
+from discogs_cache.load.staging import SPECS
 
-FILES = (
-    "release",
-    "release_artist",
-    "release_label",
-    "release_track",
-    "release_track_artist",
-    "release_image",
-    "artist_alias",
-)
+FILES = tuple(spec.name for spec in SPECS)
+"""The CSVs `load` reads: the baseline copies exactly these."""
 
 
 def bare_copy(url: str, csv_dir: Path, *, unlogged: bool = False) -> float:

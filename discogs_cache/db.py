@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import psycopg
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from discogs_cache.errors import DatabaseError, InputError
@@ -47,16 +47,22 @@ def resolve_database_url(option: str | None = None, *, data_dir: Path | None = N
     return EmbeddedServer(data_dir).ensure_running()
 
 
-def check_postgres_url(url: str) -> str:
-    """Reject anything that is not a PostgreSQL URL with a message that names it (redacted)."""
+def parse_url(
+    url: str, schemes: Collection[str], kind: str, example: str, *, unparsable: str = "database"
+) -> URL:
+    """Parse `url` and require one of `schemes`; errors name the URL with its password hidden."""
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise InputError(f"not a database URL: {redact_url(url)!r}") from None
-    if parsed.drivername not in _PG_SCHEMES:
-        raise InputError(
-            f"not a PostgreSQL URL: {redact_url(url)!r} (expected postgresql://user@host:port/db)"
-        )
+        raise InputError(f"not a {unparsable} URL: {redact_url(url)!r}") from None
+    if parsed.drivername not in schemes:
+        raise InputError(f"not a {kind} URL: {redact_url(url)!r} (expected {example})")
+    return parsed
+
+
+def check_postgres_url(url: str) -> str:
+    """Reject anything that is not a PostgreSQL URL with a message that names it (redacted)."""
+    parse_url(url, _PG_SCHEMES, "PostgreSQL", "postgresql://user@host:port/db")
     return url
 
 

@@ -15,10 +15,8 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 from pymysql.charset import charset_by_name
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
-from discogs_cache.db import describe, redact_url
+from discogs_cache.db import describe, parse_url, redact_url
 from discogs_cache.errors import DatabaseError, InputError
 
 MYSQL_SCHEMES = {"mysql", "mysql+pymysql", "mariadb", "mariadb+pymysql"}
@@ -32,14 +30,9 @@ SAMPLE_LIMIT = 5
 
 def connect_kwargs(url: str) -> dict[str, Any]:
     """pymysql.connect arguments for `mysql://user:pass@host:port/db[?charset=latin1]`."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise InputError(f"not a MySQL URL: {redact_url(url)!r}") from None
-    if parsed.drivername not in MYSQL_SCHEMES:
-        raise InputError(
-            f"not a MySQL URL: {redact_url(url)!r} (expected mysql://user:pass@host:port/db)"
-        )
+    parsed = parse_url(
+        url, MYSQL_SCHEMES, "MySQL", "mysql://user:pass@host:port/db", unparsable="MySQL"
+    )
     if not parsed.database:
         raise InputError(f"MySQL URL names no database: {redact_url(url)!r}")
     charset = str(parsed.query.get("charset") or DEFAULT_CHARSET)
