@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from discogs_cache import migrate
 from discogs_cache.server import EmbeddedServer
 from tests.conftest import server_home_dir
 from tests.e2e.cli import run_cli
@@ -38,7 +39,7 @@ def test_version_and_help() -> None:
 def test_migrate_then_check(empty_pg_url: str) -> None:
     result = run_cli("migrate", "--database-url", empty_pg_url)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("at 0001")
+    assert result.stdout.strip().endswith(f"at {migrate.head_revision()}")
     check = run_cli("migrate", "--check", "--database-url", empty_pg_url)
     assert check.returncode == 0 and "matches" in check.stdout
 
@@ -51,7 +52,9 @@ def test_plain_alembic_in_the_checkout_uses_database_url(empty_pg_url: str) -> N
         done = subprocess.run([*alembic, *args], cwd=ROOT, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
     with psycopg.connect(empty_pg_url) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (
+            migrate.head_revision(),
+        )
 
 
 def test_unreachable_server_is_one_line_without_password() -> None:
@@ -122,7 +125,9 @@ def test_embedded_server_started_on_demand_and_reused(server_home: Path) -> None
         again = run_cli("server", "status", "--json", env=env, drop_env=drop).stdout
         assert f'"pid": {pid},' in again, "the second command reused the running server"
         with psycopg.connect(url) as conn:
-            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (
+                migrate.head_revision(),
+            )
     finally:
         stop = run_cli("server", "stop", env=env, drop_env=drop)
     assert stop.stdout.strip() == "stopped"
