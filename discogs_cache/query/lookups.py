@@ -110,7 +110,8 @@ def _release_search(artist: str | None, title: str | None) -> tuple[sa.Select[An
     if title:
         where.append(matches(Release.title, "title"))
         score_terms.append(similarity(Release.title, "title"))
-    score = sum(score_terms[1:], score_terms[0]) / len(score_terms)
+    # Mean of the one or two float4 similarities (no numeric division: it would convert each).
+    score = score_terms[0] if len(score_terms) == 1 else (score_terms[0] + score_terms[1]) / 2.0
     stmt = (
         select(
             Release.id,
