@@ -88,23 +88,38 @@ def _table_sizes(conn: psycopg.Connection) -> dict[str, int]:
     return {r[0]: r[1] for r in rows}
 
 
-def _build_one(url: str, index: IndexDef, memory: str, workers: int) -> float:
+def _build_one(conn: psycopg.Connection, index: IndexDef, memory: str, workers: int) -> float:
     start = time.perf_counter()
-    with connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("SET maintenance_work_mem = {}").format(sql.Literal(memory)))
-        conn.execute(
-            sql.SQL("SET max_parallel_maintenance_workers = {}").format(sql.Literal(workers))
-        )
-        conn.execute(index.ddl)  # compiled from the ORM models, no user data
+    conn.execute(sql.SQL("SET maintenance_work_mem = {}").format(sql.Literal(memory)))
+    conn.execute(sql.SQL("SET max_parallel_maintenance_workers = {}").format(sql.Literal(workers)))
+    conn.execute(index.ddl)  # compiled from the ORM models, no user data
     seconds = time.perf_counter() - start
     progress.note(f"index {index.name}: {seconds:.2f} s")
     return seconds
 
 
+def _build_table(
+    url: str, table: str, indexes: list[tuple[IndexDef, int]], memory: str
+) -> dict[str, float]:
+    """One table's missing indexes, then its ANALYZE (which also samples the expression
+    indexes just built). ANALYZE and CREATE INDEX on one table exclude each other, so a
+    table is one task; other tables' tasks run beside it."""
+    built: dict[str, float] = {}
+    with connect(url, autocommit=True) as conn:
+        for index, workers in indexes:
+            built[index.name] = _build_one(conn, index, memory, workers)
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+    return built
+
+
 def build_indexes(
     url: str, *, jobs: int | None = None, maintenance_work_mem: str = "256MB"
 ) -> IndexSummary:
-    """Build every missing contract index (`jobs` at once, biggest table first), then ANALYZE."""
+    """Build every missing contract index and ANALYZE every table, `jobs` tables at once.
+
+    Biggest table first; each table's ANALYZE follows its own builds, so it overlaps with
+    the builds on the other tables instead of waiting for all of them.
+    """
     start = time.perf_counter()
     summary = IndexSummary()
     with database_errors(url, "cannot build indexes"):
@@ -115,22 +130,25 @@ def build_indexes(
         summary.existing = [ix.name for ix in wanted if ix.name in present]
         missing = [ix for ix in wanted if ix.name not in present]
         missing.sort(key=lambda ix: (-sizes.get(ix.table, 0), "gin" not in ix.ddl, ix.name))
+        tables = list(schema.ALL_TABLES)
         cores = os.cpu_count() or 2
-        jobs = max(1, min(jobs or cores, len(missing) or 1))
+        jobs = max(1, min(jobs or cores, len(tables)))
         workers = [max(0, cores // jobs - 1)] * len(missing)
         if missing:
             # the biggest build (the track-title GIN) dwarfs the rest: it gets parallel
             # workers (PostgreSQL >= 18 builds GIN in parallel) while the others share the
             # remaining jobs; the server caps the workers by table size
             workers[0] = cores
+        per_table: dict[str, list[tuple[IndexDef, int]]] = {t: [] for t in tables}
+        for ix, n in zip(missing, workers, strict=True):
+            per_table.setdefault(ix.table, []).append((ix, n))
+        first = missing[0].table if missing else None  # the biggest build's table first
+        order = sorted(per_table, key=lambda t: (t != first, -sizes.get(t, 0)))
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {
-                ix.name: pool.submit(_build_one, url, ix, maintenance_work_mem, n)
-                for ix, n in zip(missing, workers, strict=True)
-            }
-            summary.built = {name: f.result() for name, f in futures.items()}
-        with connect(url, autocommit=True) as conn:
-            for table in schema.ALL_TABLES:
-                conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+            futures = [
+                pool.submit(_build_table, url, t, per_table[t], maintenance_work_mem) for t in order
+            ]
+            built = {name: s for f in futures for name, s in f.result().items()}
+        summary.built = {ix.name: built[ix.name] for ix in missing}
     summary.seconds = time.perf_counter() - start
     return summary

@@ -2,7 +2,8 @@
 
 In place, only the ids the classifier called PRUNE go: REVIEW and any release written after
 the classification (an API write-back) are kept. The removal is `swap.retain_releases`
-(copy-swap when most go), in one transaction. `copy_to` never writes to the source: it
+(copy-swap when most go), in one transaction; `also_remove` lets `run` drop dedup's losers
+in that same swap (counted apart). `copy_to` never writes to the source: it
 streams the retained rows table by table (binary COPY from one consistent snapshot) into a
 target migrated to head, in one target transaction, then builds the target's indexes.
 """
@@ -24,7 +25,7 @@ from discogs_cache.index import build_indexes, drop_secondary_indexes
 from discogs_cache.matcher import Classification
 from discogs_cache.swap import retain_releases
 
-_PRUNE_TABLE = "discogs_prune_ids"
+_REMOVE_TABLE = "discogs_remove_ids"
 _KEEP_TABLE = "discogs_keep_ids"
 
 
@@ -32,10 +33,14 @@ _KEEP_TABLE = "discogs_keep_ids"
 class PruneSummary:
     releases_before: int
     releases_removed: int
+    """Releases removed as PRUNE (not counting `also_removed`)."""
     releases_kept: int
     strategy: str
     rows_removed: dict[str, int] = field(default_factory=dict)
+    """Rows removed per table, `also_remove`'s releases included."""
     seconds: float = 0.0
+    also_removed: int = 0
+    """Releases of `also_remove` that were in the cache (removed whatever their verdict)."""
 
 
 @dataclass
@@ -54,34 +59,67 @@ def _temp_ids(conn: psycopg.Connection, table: str, ids: Iterable[int]) -> None:
     )
     copy_sql = sql.SQL("COPY {} (release_id) FROM STDIN").format(sql.Identifier(table))
     with conn.cursor().copy(copy_sql) as copy:
-        for rid in sorted(ids):
-            copy.write_row((rid,))
+        copy.write("".join(f"{int(rid)}\n" for rid in sorted(set(ids))))  # integers only
     conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
 
-def prune(url: str, classification: Classification, *, strategy: str = "auto") -> PruneSummary:
-    """Delete the PRUNE releases (children follow); REVIEW and unclassified ones stay."""
+def prune(
+    url: str,
+    classification: Classification,
+    *,
+    strategy: str = "auto",
+    also_remove: Iterable[int] = (),
+    analyze: bool = True,
+) -> PruneSummary:
+    """Delete the PRUNE releases (children follow); REVIEW and unclassified ones stay.
+
+    `also_remove` (dedup's losers, in `run`) go in the same swap whatever their verdict;
+    they are counted in `also_removed`, not in `releases_removed`, so the two reports
+    match running dedup first and prune after. `analyze` as in `swap.retain_releases`.
+    """
+    also = {int(i) for i in also_remove}
+    pruned_only = {int(i) for i in classification.prune_ids} - also
+    remove = sql.Identifier(_REMOVE_TABLE)
     with database_errors(url, "cannot prune"), connect(url) as conn:
-        _temp_ids(conn, _PRUNE_TABLE, classification.prune_ids)
+        conn.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE {} (release_id integer NOT NULL, also boolean NOT NULL)"
+                " ON COMMIT DROP"  # unique by construction; only ever hash-joined
+            ).format(remove)
+        )
+        with conn.cursor().copy(sql.SQL("COPY {} FROM STDIN").format(remove)) as copy:
+            copy.write("".join(f"{i}\tf\n" for i in pruned_only))  # integers only
+            copy.write("".join(f"{i}\tt\n" for i in also))
+        conn.execute(sql.SQL("ANALYZE {}").format(remove))
         conn.execute(
             sql.SQL(
                 "CREATE TEMP TABLE {keep} ON COMMIT DROP AS SELECT r.id AS release_id"
-                " FROM release r WHERE NOT EXISTS (SELECT FROM {prune} p WHERE p.release_id = r.id)"
-            ).format(keep=sql.Identifier(_KEEP_TABLE), prune=sql.Identifier(_PRUNE_TABLE))
+                " FROM release r WHERE NOT EXISTS"
+                " (SELECT FROM {remove} x WHERE x.release_id = r.id)"
+            ).format(keep=sql.Identifier(_KEEP_TABLE), remove=remove)
         )
-        result = retain_releases(conn, _KEEP_TABLE, strategy=strategy)
+        row = conn.execute(
+            sql.SQL(
+                "SELECT count(*) FROM {remove} x JOIN release r ON r.id = x.release_id WHERE x.also"
+            ).format(remove=remove)
+        ).fetchone()
+        also_removed = int(row[0]) if row else 0
+        result = retain_releases(conn, _KEEP_TABLE, strategy=strategy, analyze=analyze)
         conn.commit()
+    pruned = result.releases_removed - also_removed
     progress.note(
-        f"prune: removed {result.releases_removed:,} of {result.releases_before:,} releases "
-        f"({result.strategy}) in {result.seconds:.1f} s"
+        f"prune: removed {pruned:,} of {result.releases_before - also_removed:,} releases "
+        + (f"(and {also_removed:,} dedup losers) " if also_removed else "")
+        + f"({result.strategy}) in {result.seconds:.1f} s"
     )
     return PruneSummary(
-        releases_before=result.releases_before,
-        releases_removed=result.releases_removed,
+        releases_before=result.releases_before - also_removed,
+        releases_removed=pruned,
         releases_kept=result.releases_kept,
         strategy=result.strategy,
         rows_removed=result.rows_removed,
         seconds=result.seconds,
+        also_removed=also_removed,
     )
 
 

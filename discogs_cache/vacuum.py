@@ -27,6 +27,12 @@ class VacuumSummary:
         return self.bytes_before - self.bytes_after
 
 
+def cache_bytes(url: str) -> int:
+    """Bytes of the cache tables with their indexes and TOAST."""
+    with database_errors(url, "cannot measure the cache"), connect(url) as conn:
+        return _total_size(conn)
+
+
 def _total_size(conn: psycopg.Connection) -> int:
     row = conn.execute(
         "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c "

@@ -4,47 +4,59 @@ The ranking (`ranking.rank_releases`) is SQLAlchemy Core over two small temporar
 the releases the pipeline's classifier matched to a library album (`preferred_release_ids`)
 and the releases carrying the station's label for that album (`pairing`). The losers go
 through the shared keep-only swap (`discogs_cache.swap`), and everything happens in one
-transaction: an interrupted dedup leaves the cache as it was.
+transaction: an interrupted dedup leaves the cache as it was. `dedup_losers` ranks without
+removing anything, for `run`, which removes the losers in the same swap as the pruned
+releases (one rewrite of the tables instead of two).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-import sqlalchemy as sa
 from psycopg import sql
-from sqlalchemy import Column, Connection, Integer, MetaData, Table, func, insert, select
+from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, func, insert, select
 
 from discogs_cache import progress
 from discogs_cache.db import create_engine, database_errors, describe
 from discogs_cache.dedup.pairing import (
     LabelHierarchy,
+    driver_rows,
     duplicated_masters,
     label_matched_releases,
     preference_index,
     read_label_hierarchy_csv,
 )
 from discogs_cache.dedup.ranking import (
+    KEY_COLUMNS,
     REASONS,
     decided_by,
+    keys_table,
     rank_releases,
     ranked_table,
+    ranking_keys,
     releases_to_keep,
 )
 from discogs_cache.library.labels import LabelPreference
 from discogs_cache.migrate import ensure_schema
+from discogs_cache.schema import Release
 from discogs_cache.swap import retain_releases
 
+DEFERRED = "deferred"
+"""`DedupSummary.strategy` of `dedup_losers`: ranked, nothing removed (the caller removes)."""
+
 __all__ = [
+    "DEFERRED",
     "REASONS",
     "DedupSummary",
     "LabelHierarchy",
     "dedup",
     "dedup_connection",
+    "dedup_losers",
     "rank_releases",
     "read_label_hierarchy_csv",
 ]
@@ -92,15 +104,74 @@ def _id_table(conn: Connection, name: str, ids: Iterable[int]) -> tuple[Table, i
     )
     table.create(conn)
     raw: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-    count = 0
+    unique = {int(i) for i in ids}
     with raw.cursor() as cur:
         copy_sql = sql.SQL("COPY {} (release_id) FROM STDIN").format(sql.Identifier(name))
         with cur.copy(copy_sql) as copy:
-            for release_id in set(ids):
-                copy.write_row((int(release_id),))
-                count += 1
+            copy.write("".join(f"{i}\n" for i in unique))  # one text block: integers only
         cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(name)))
-    return table, count
+    return table, len(unique)
+
+
+def _pair_labels(
+    conn: Connection, prefs: list[LabelPreference], hierarchy: LabelHierarchy | None
+) -> set[int]:
+    with progress.timed("dedup: label preferences paired"):
+        return label_matched_releases(conn, preference_index(prefs, hierarchy))
+
+
+def _pair_labels_beside(
+    engine: Engine, snapshot: str, prefs: list[LabelPreference], hierarchy: LabelHierarchy | None
+) -> set[int]:
+    """The pairing on a second connection that sees exactly what the ranking's connection
+    sees (its exported snapshot), so the pairing's Python work overlaps with the SQL."""
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as other:
+        raw: psycopg.Connection = other.connection.driver_connection  # type: ignore[assignment]
+        other.exec_driver_sql(
+            sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)).as_string(raw)
+        )
+        matched = _pair_labels(other, prefs, hierarchy)
+        other.rollback()
+    return matched
+
+
+def _rank(
+    conn: Connection,
+    prefs: list[LabelPreference],
+    hierarchy: LabelHierarchy | None,
+    preferred_release_ids: Iterable[int],
+    engine: Engine | None = None,
+) -> tuple[DedupSummary, Table]:
+    """Materialize the ranking (temporary `_dedup_ranked`) and count the deciding rules.
+
+    With an `engine` (and label preferences), the label pairing runs on a second
+    connection while this one computes the other keys: the two take about as long.
+    """
+    summary = DedupSummary(label_preferences=len(prefs))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pairing = None
+        if engine is not None and prefs:
+            snapshot = str(conn.execute(select(func.pg_export_snapshot())).scalar_one())
+            pairing = pool.submit(_pair_labels_beside, engine, snapshot, prefs, hierarchy)
+        groups = select(func.count()).select_from(duplicated_masters().subquery())
+        summary.groups = int(conn.execute(groups).scalar_one())
+        preferred, summary.preferred = _id_table(conn, "_dedup_preferred", preferred_release_ids)
+        keys = keys_table()
+        keys.create(conn)
+        with progress.timed("dedup: keys computed"):
+            conn.execute(insert(keys).from_select(list(KEY_COLUMNS), ranking_keys(preferred)))
+        matched = pairing.result() if pairing else _pair_labels(conn, prefs, hierarchy)
+    label_match, summary.label_matched = _id_table(conn, "_dedup_label_match", matched)
+
+    ranked = rank_releases(label_match=label_match, keys=keys)
+    with progress.timed("dedup: ranked"):
+        # one materialized ranking serves both the report and the keep list
+        stored = ranked_table()
+        stored.create(conn)
+        conn.execute(insert(stored).from_select(list(ranked.c.keys()), select(ranked)))
+        for row in conn.execute(decided_by(stored)):
+            summary.decided_by[row[0]] += int(row[1])
+    return summary, stored
 
 
 def dedup_connection(
@@ -113,16 +184,13 @@ def dedup_connection(
 ) -> DedupSummary:
     """Dedup inside the caller's transaction on a SQLAlchemy (psycopg 3) connection."""
     start = time.perf_counter()
-    prefs = list(label_preferences)
-    summary = DedupSummary(label_preferences=len(prefs))
-    groups = select(func.count()).select_from(duplicated_masters().subquery())
-    summary.groups = int(conn.execute(groups).scalar_one())
-    preferred, summary.preferred = _id_table(conn, "_dedup_preferred", preferred_release_ids)
-    with progress.timed("dedup: label preferences paired"):
-        matched = label_matched_releases(conn, preference_index(prefs, hierarchy))
-    label_match, summary.label_matched = _id_table(conn, "_dedup_label_match", matched)
+    ranking = _rank(conn, list(label_preferences), hierarchy, preferred_release_ids)
+    return _remove_losers(conn, *ranking, strategy=strategy, start=start)
 
-    ranked = rank_releases(preferred, label_match)
+
+def _remove_losers(
+    conn: Connection, summary: DedupSummary, stored: Table, *, strategy: str, start: float
+) -> DedupSummary:
     keep = Table(
         "_dedup_keep",
         MetaData(),
@@ -131,15 +199,7 @@ def dedup_connection(
         postgresql_on_commit="DROP",
     )
     keep.create(conn)
-    with progress.timed("dedup: ranked"):
-        # one materialized ranking serves both the report and the keep list
-        stored = ranked_table()
-        stored.create(conn)
-        conn.execute(insert(stored).from_select(list(ranked.c.keys()), select(ranked)))
-        conn.execute(sa.text("ANALYZE _dedup_ranked"))
-        for row in conn.execute(decided_by(stored)):
-            summary.decided_by[row[0]] += int(row[1])
-        conn.execute(insert(keep).from_select(["release_id"], releases_to_keep(stored)))
+    conn.execute(insert(keep).from_select(["release_id"], releases_to_keep(stored)))
     raw: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
     with progress.timed("dedup: removed the other pressings"):
         result = retain_releases(raw, "_dedup_keep", strategy=strategy)
@@ -162,15 +222,46 @@ def dedup(
     hierarchy = read_label_hierarchy_csv(label_hierarchy) if label_hierarchy else None
     ensure_schema(url)
     engine = create_engine(url)
+    start = time.perf_counter()
     try:
         with database_errors(url, "cannot dedup"), engine.begin() as conn:
             progress.note(f"dedup: {describe(url)}")
-            return dedup_connection(
-                conn,
-                label_preferences=label_preferences or (),
-                hierarchy=hierarchy,
-                preferred_release_ids=preferred_release_ids or (),
-                strategy=strategy,
-            )
+            prefs = list(label_preferences or ())
+            ranking = _rank(conn, prefs, hierarchy, preferred_release_ids or (), engine)
+            return _remove_losers(conn, *ranking, strategy=strategy, start=start)
     finally:
         engine.dispose()
+
+
+def dedup_losers(
+    url: str,
+    *,
+    label_preferences: Iterable[LabelPreference] | None = None,
+    label_hierarchy: Path | None = None,
+    preferred_release_ids: Iterable[int] | None = None,
+) -> tuple[DedupSummary, list[int]]:
+    """What `dedup` would remove (the runners-up, sorted), without removing anything.
+
+    The summary's `releases_removed` is the number of losers and its strategy `DEFERRED`:
+    the caller removes them (`prune(..., also_remove=losers)`), against an unchanged cache.
+    """
+    hierarchy = read_label_hierarchy_csv(label_hierarchy) if label_hierarchy else None
+    ensure_schema(url)
+    engine = create_engine(url)
+    start = time.perf_counter()
+    try:
+        with database_errors(url, "cannot dedup"), engine.connect() as conn:
+            progress.note(f"dedup: {describe(url)} (ranking only)")
+            prefs = list(label_preferences or ())
+            summary, stored = _rank(conn, prefs, hierarchy, preferred_release_ids or (), engine)
+            lost = select(stored.c.id).where(stored.c.rank > 1).order_by(stored.c.id)
+            losers = [int(r[0]) for r in driver_rows(conn, lost)]
+            before = conn.execute(select(func.count()).select_from(Release.__table__))
+            summary.releases_before = int(before.scalar_one())
+            conn.rollback()  # read-only: the temporary tables go with the transaction
+    finally:
+        engine.dispose()
+    summary.releases_removed = len(losers)
+    summary.strategy = DEFERRED
+    summary.seconds = time.perf_counter() - start
+    return summary, losers

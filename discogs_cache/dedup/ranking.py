@@ -37,14 +37,17 @@ RANK_KEYS = (
 REASONS = ("preferred", "label", "US", "tracks", "id")
 
 
-def rank_releases(
-    preferred: sa.FromClause | None = None, label_match: sa.FromClause | None = None
-) -> sa.Subquery:
-    """Releases of duplicated masters with their keys, `rank` (1 = keep) and the runner-up's.
+KEY_COLUMNS = ("id", "master_id", "preferred", "us", "track_count")
+"""What `ranking_keys` computes per release: every key but the label (see `rank_releases`)."""
 
-    `preferred` and `label_match` are tables (typically temporary) with a unique
-    `release_id` column; either may be None (nobody preferred / no label preferences).
-    Keys come from outer joins (one pass each), not per-row subqueries.
+
+def ranking_keys(preferred: sa.FromClause | None = None) -> sa.Select[Any]:
+    """Releases of duplicated masters with the keys SQL computes: preferred, US, tracks.
+
+    `preferred` is a table (typically temporary) with a unique `release_id` column, or
+    None (nobody preferred). Keys come from outer joins (one pass each), not per-row
+    subqueries. The label key is joined later (`rank_releases`): it needs the Python
+    pairing, which can run meanwhile.
     """
     r, rt = Release.__table__, ReleaseTrack.__table__
     dup = duplicated_masters().subquery("dup")
@@ -54,55 +57,83 @@ def rank_releases(
     source = r.join(dup, dup.c.master_id == r.c.master_id).outerjoin(
         tracks, tracks.c.release_id == r.c.id
     )
-    flags: dict[str, sa.ColumnElement[Any]] = {}
-    for name, table in (("preferred", preferred), ("label_match", label_match)):
-        if table is None:
-            flags[name] = sa.literal(0)
-        else:
-            alias = table.alias(f"{name}_ids")
-            source = source.outerjoin(alias, alias.c.release_id == r.c.id)
-            flags[name] = case((alias.c.release_id.is_not(None), 1), else_=0)
-    keys = (
-        select(
-            r.c.id,
-            r.c.master_id,
-            flags["preferred"].label("preferred"),
-            flags["label_match"].label("label_match"),
-            case((r.c.country == "US", 1), else_=0).label("us"),
-            func.coalesce(tracks.c.n, 0).label("track_count"),
-        )
-        .select_from(source)
-        .subquery("keys")
+    flag: sa.ColumnElement[Any] = sa.literal(0)
+    if preferred is not None:
+        alias = preferred.alias("preferred_ids")
+        source = source.outerjoin(alias, alias.c.release_id == r.c.id)
+        flag = case((alias.c.release_id.is_not(None), 1), else_=0)
+    return select(
+        r.c.id,
+        r.c.master_id,
+        flag.label("preferred"),
+        case((r.c.country == "US", 1), else_=0).label("us"),
+        func.coalesce(tracks.c.n, 0).label("track_count"),
+    ).select_from(source)
+
+
+def keys_table(name: str = "_dedup_keys") -> sa.Table:
+    """A temporary table (dropped at commit) to materialize `ranking_keys` into."""
+    return sa.Table(
+        name,
+        sa.MetaData(),
+        *(sa.Column(k, sa.BigInteger) for k in KEY_COLUMNS),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
     )
-    has_tracks = case((keys.c.track_count > 0, 1), else_=0)
-    partition = keys.c.master_id
+
+
+def rank_releases(
+    preferred: sa.FromClause | None = None,
+    label_match: sa.FromClause | None = None,
+    keys: sa.FromClause | None = None,
+) -> sa.Subquery:
+    """Releases of duplicated masters with their keys, `rank` (1 = keep) and the runner-up's.
+
+    `label_match` is a table with a unique `release_id` column, or None (no label
+    preferences). The other keys are `ranking_keys(preferred)`, or `keys` when they were
+    materialized already (a table with `KEY_COLUMNS`; `preferred` is then unused).
+    """
+    base = keys if keys is not None else ranking_keys(preferred).subquery()
+    k = base.alias("keys")
+    source: sa.FromClause = k
+    label: sa.ColumnElement[Any] = sa.literal(0)
+    if label_match is not None:
+        alias = label_match.alias("label_match_ids")
+        source = k.outerjoin(alias, alias.c.release_id == k.c.id)
+        label = case((alias.c.release_id.is_not(None), 1), else_=0)
+    has_tracks = case((k.c.track_count > 0, 1), else_=0)
+    partition = k.c.master_id
     order = [
-        keys.c.preferred.desc(),
+        k.c.preferred.desc(),
         has_tracks.desc(),
-        keys.c.label_match.desc(),
-        keys.c.us.desc(),
-        keys.c.track_count.desc(),
-        keys.c.id.asc(),
+        label.desc(),
+        k.c.us.desc(),
+        k.c.track_count.desc(),
+        k.c.id.asc(),
     ]
     columns: dict[str, sa.ColumnElement] = {
-        "preferred": keys.c.preferred,
+        "preferred": k.c.preferred,
         "has_tracks": has_tracks,
-        "label_match": keys.c.label_match,
-        "us": keys.c.us,
-        "track_count": keys.c.track_count,
+        "label_match": label,
+        "us": k.c.us,
+        "track_count": k.c.track_count,
     }
 
     def over(func_call: sa.FunctionElement[Any], name: str) -> sa.Label[Any]:
         return func_call.over(partition_by=partition, order_by=order).label(name)
 
-    return select(
-        keys.c.id,
-        keys.c.master_id,
-        *(col.label(name) for name, col in columns.items()),
-        over(func.row_number(), "rank"),
-        over(func.lead(keys.c.id), "next_id"),
-        *(over(func.lead(col), f"next_{name}") for name, col in columns.items()),
-    ).subquery("ranked")
+    return (
+        select(
+            k.c.id,
+            k.c.master_id,
+            *(col.label(name) for name, col in columns.items()),
+            over(func.row_number(), "rank"),
+            over(func.lead(k.c.id), "next_id"),
+            *(over(func.lead(col), f"next_{name}") for name, col in columns.items()),
+        )
+        .select_from(source)
+        .subquery("ranked")
+    )
 
 
 def ranked_table(name: str = "_dedup_ranked") -> sa.Table:
@@ -134,5 +165,5 @@ def decided_by(ranked: sa.FromClause) -> sa.Select[Any]:
 def releases_to_keep(ranked: sa.FromClause) -> sa.Select[Any]:
     """Every release id except the runners-up (releases without a master are all kept)."""
     r = Release.__table__
-    losers = select(ranked.c.id).where(ranked.c.rank > 1)
-    return select(r.c.id.label("release_id")).where(r.c.id.not_in(losers))
+    lost = select(ranked.c.id).where(ranked.c.id == r.c.id, ranked.c.rank > 1).exists()
+    return select(r.c.id.label("release_id")).where(~lost)  # an anti-join, whatever work_mem

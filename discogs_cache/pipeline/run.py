@@ -10,10 +10,13 @@ Order (the one that never loses an owned album):
    (KEEP+REVIEW ids are passed as preferred): deduplicating first could keep a pressing
    that the classifier then prunes and lose the album;
 6. dedup — one release per master (owned pressing, label, US, tracks, lowest id);
-7. prune (in place; REVIEW is never deleted) or copy-to (KEEP+REVIEW into --target-db-url);
-8. vacuum (FULL: compacts what dedup and prune deleted), then indexes — built once over the
-   releases that are left, cheaper than before the deletes and not rewritten by the
-   vacuum — and a final size report.
+7. prune (in place; REVIEW is never deleted) or copy-to (KEEP+REVIEW into --target-db-url).
+   In place, dedup only ranks and prune's one swap removes its losers and the PRUNE
+   releases together (the tables are rewritten once); the summary counts them apart;
+8. vacuum (FULL: compacts what dedup and prune deleted; not needed when the last swap
+   copied the keepers into fresh tables), then indexes — built once over the releases
+   that are left, cheaper than before the deletes and not rewritten by the vacuum — and
+   a final size report.
 
 Each step is atomic or idempotent and the state file is rewritten after each one, so a
 kill at any moment followed by `--resume` ends in the same database as a clean run.
@@ -40,9 +43,11 @@ from discogs_cache.pipeline.state import RunState, check_resumable, load_state, 
 from discogs_cache.pipeline.steps import (
     STEPS,
     Context,
+    dedup_deferred,
     final_status,
     library_step_done,
     load_classification,
+    load_ids,
     plan,
 )
 from discogs_cache.pipeline.summary import RunSummary, StepReport
@@ -99,6 +104,11 @@ def _skippable(step: str, state: RunState, ctx: Context) -> bool:
     if step == "classify":
         ctx.classification = load_classification(ctx.classification_file)
         return ctx.classification is not None
+    if step == "dedup" and dedup_deferred(state.steps[step].outputs):
+        if state.done("prune"):  # its swap removed the losers already
+            return True
+        ctx.dedup_losers = load_ids(ctx.dedup_file)
+        return ctx.dedup_losers is not None
     return step not in {"prune", "copy"} or ctx.classification is not None
 
 
@@ -130,6 +140,7 @@ def run(options: RunOptions) -> RunSummary:
                 status = "inferred" if record.inferred else "skipped"
                 progress.note(f"[{number}/{len(steps)}] {step}: {status} (done before)")
                 summary.steps.append(StepReport(step, status, 0.0, record.outputs))
+                ctx.outputs[step] = record.outputs
                 continue
             progress.note(f"[{number}/{len(steps)}] {step}: starting")
             if step == "indexes":
@@ -140,6 +151,7 @@ def run(options: RunOptions) -> RunSummary:
             begun = time.perf_counter()
             outcome = STEPS[step](ctx)
             seconds = time.perf_counter() - begun
+            ctx.outputs[step] = outcome.outputs
             state.complete(step, inputs=outcome.inputs, outputs=outcome.outputs, seconds=seconds)
             save_state(Path(options.state_file), state)
             progress.note(f"[{number}/{len(steps)}] {step}: done in {seconds:.2f} s")

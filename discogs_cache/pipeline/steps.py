@@ -35,6 +35,10 @@ class Context:
     work_dir: Path
     csv_dir: Path
     classification: Classification | None = None
+    dedup_losers: list[int] | None = None
+    """Releases dedup ranked out but left for prune's swap to remove (see `dedup_step`)."""
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Outputs of the steps done so far, in this run or a resumed one."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -57,6 +61,10 @@ class Context:
     @property
     def classification_file(self) -> Path:
         return self.work_dir / "classification.json"
+
+    @property
+    def dedup_file(self) -> Path:
+        return self.work_dir / "dedup_losers.json"
 
     @property
     def label_hierarchy(self) -> Path | None:
@@ -163,8 +171,13 @@ def classify_step(ctx: Context) -> Outcome:
 
 
 def dedup_step(ctx: Context) -> Outcome:
-    """Step 6: one release per master, preferring the pressings the library owns."""
-    from discogs_cache.dedup import dedup
+    """Step 6: one release per master, preferring the pressings the library owns.
+
+    When prune follows (in place), dedup only ranks: its losers are saved beside the
+    classification and removed in prune's swap, so the tables are rewritten once, not
+    twice. The source of a copy-to run and a run without a library are deduplicated here.
+    """
+    from discogs_cache.dedup import dedup, dedup_losers
 
     o = ctx.options
     inputs: list[Fingerprint] = []
@@ -182,22 +195,46 @@ def dedup_step(ctx: Context) -> Outcome:
     if hierarchy is not None:
         inputs += fingerprint(hierarchy)
     preferred = ctx.classification.retain_ids if ctx.classification is not None else None
-    summary = dedup(
-        ctx.url,
-        label_preferences=prefs,
-        label_hierarchy=hierarchy,
-        preferred_release_ids=preferred,
-    )
-    return Outcome(inputs, {"removed": summary.releases_removed, "groups": summary.groups})
+    args: dict[str, Any] = {
+        "label_preferences": prefs,
+        "label_hierarchy": hierarchy,
+        "preferred_release_ids": preferred,
+    }
+    if "prune" in plan(o):
+        summary, losers = dedup_losers(ctx.url, **args)
+        save_ids(ctx.dedup_file, losers)
+        ctx.dedup_losers = losers
+    else:
+        summary = dedup(ctx.url, **args)
+    outputs = {
+        "removed": summary.releases_removed,
+        "groups": summary.groups,
+        "strategy": summary.strategy,
+    }
+    return Outcome(inputs, outputs)
+
+
+def dedup_deferred(outputs: dict[str, Any]) -> bool:
+    """Whether dedup's recorded outputs say its losers were left for prune's swap."""
+    from discogs_cache.dedup import DEFERRED
+
+    return outputs.get("strategy") == DEFERRED
 
 
 def prune_step(ctx: Context) -> Outcome:
-    """Step 7b: delete PRUNE releases (REVIEW is never deleted)."""
+    """Step 7b: delete PRUNE releases (REVIEW is never deleted), and dedup's losers with
+    them in the same swap; the summary counts the two apart ("dedup removed")."""
     from discogs_cache.prune import prune
 
     assert ctx.classification is not None
-    result = prune(ctx.url, ctx.classification)
-    return Outcome(outputs={"removed": result.releases_removed, "kept": result.releases_kept})
+    result = prune(
+        ctx.url, ctx.classification, also_remove=ctx.dedup_losers or (), analyze=False
+    )  # the index step ANALYZEs every table after its build
+    outputs: dict[str, Any] = {"removed": result.releases_removed, "kept": result.releases_kept}
+    if ctx.dedup_losers is not None:
+        outputs["dedup_losers_removed"] = result.also_removed
+    outputs["strategy"] = result.strategy
+    return Outcome(outputs=outputs)
 
 
 def copy_step(ctx: Context) -> Outcome:
@@ -249,9 +286,19 @@ def indexes_step(ctx: Context) -> Outcome:
 
 def vacuum_step(ctx: Context) -> Outcome:
     """Step 8: VACUUM FULL ANALYZE the source, before the index build (which then has
-    nothing to rewrite). A copy-to target is freshly written and needs none."""
-    from discogs_cache.vacuum import vacuum
+    nothing to rewrite). A copy-to target is freshly written and needs none.
 
+    Not when the last swap of this run was a copy-swap: it wrote every cache table afresh
+    (the load did artist_alias), so there are no dead rows to reclaim, and the index step
+    ANALYZEs every table next. A delete, or a swap this run cannot vouch for (inferred,
+    nothing removed), gets the full rewrite.
+    """
+    from discogs_cache.vacuum import cache_bytes, vacuum
+
+    last = ctx.outputs.get("prune") or ctx.outputs.get("dedup") or {}
+    if last.get("strategy") == "copy":
+        size = cache_bytes(ctx.url)
+        return Outcome(outputs={"full": "not needed after a copy-swap", "size_bytes": size})
     result = vacuum(ctx.url)
     return Outcome(outputs={"before_bytes": result.bytes_before, "after_bytes": result.bytes_after})
 
@@ -300,6 +347,21 @@ def save_classification(path: Path, classification: Classification) -> None:
         "prune": sorted(classification.prune_ids),
     }
     write_text_atomic(path, json.dumps(data))
+
+
+def save_ids(path: Path, ids: list[int]) -> None:
+    """Persist dedup's losers for prune's swap (a resumed run may skip the ranking)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, json.dumps(ids))
+
+
+def load_ids(path: Path) -> list[int] | None:
+    """The saved ids (None when the file is missing or damaged)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return [int(i) for i in data]
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def load_classification(path: Path) -> Classification | None:

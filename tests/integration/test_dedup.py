@@ -10,7 +10,7 @@ import pytest
 
 from discogs_cache import migrate
 from discogs_cache.db import conninfo
-from discogs_cache.dedup import dedup
+from discogs_cache.dedup import DEFERRED, dedup, dedup_losers
 from discogs_cache.errors import InputError
 from discogs_cache.library.labels import LabelPreference
 from tests.integration.test_swap import catalog
@@ -116,6 +116,23 @@ def test_each_rule_decides_a_group(pg_url: str) -> None:
     again = dedup(pg_url, label_preferences=[pref("The Beatles", "Abbey Road", "Parlophone")])
     assert (again.groups, again.releases_removed, again.strategy) == (0, 0, "none")
     assert ids(pg_url) == {2, 10, 21, 31, 40, 51, 60, 61, 62}
+
+
+def test_losers_are_what_dedup_removes_and_ranking_alone_changes_nothing(pg_url: str) -> None:
+    releases = [
+        R(i, 1000 + i // 4, "US" if i % 3 else "UK", i % 5, ("Parlophone",) if i % 7 else ())
+        for i in range(40)
+    ]
+    load(pg_url, releases)
+    prefs = [pref("The Beatles", "Abbey Road", "Parlophone")]
+    ranked, losers = dedup_losers(pg_url, label_preferences=prefs, preferred_release_ids=[5, 6])
+    assert ids(pg_url) == set(range(40)), "ranking alone removes nothing"
+    assert ranked.strategy == DEFERRED and ranked.releases_removed == len(losers) > 0
+    done = dedup(pg_url, label_preferences=prefs, preferred_release_ids=[5, 6])
+    assert ids(pg_url) == set(range(40)) - set(losers)
+    assert (ranked.groups, ranked.releases_before, ranked.releases_removed, ranked.decided_by) == (
+        done.groups, done.releases_before, done.releases_removed, done.decided_by,
+    )  # fmt: skip
 
 
 def test_catalog_spellings_pair_with_discogs_spellings(pg_url: str) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import filecmp
 import gzip
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -18,6 +20,8 @@ from discogs_cache.pipeline.infer import infer_completed
 from discogs_cache.pipeline.options import RunOptions
 from discogs_cache.pipeline.run import run
 from discogs_cache.pipeline.state import load_state
+from discogs_cache.pipeline.steps import STEPS, Context, dedup_deferred
+from tests.e2e.run_helpers import table_checksums
 
 LIBRARY = demo_data() / "library.db"
 
@@ -111,3 +115,78 @@ def test_run_applies_artist_mappings(
     )
     assert summary.releases == _count(pg_url, "SELECT count(*) FROM release") > 0
     assert _count(pg_url, "SELECT count(*) FROM release WHERE id = 1") == 0
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_resume_between_dedup_and_prune_ends_in_the_clean_database(
+    pg_database_factory: Callable[[], str],
+    demo_csvs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """dedup only ranks when prune follows; a run stopped before prune's swap must resume
+    with dedup's saved losers, and both counts must match an uninterrupted run's."""
+    clean_url, url = pg_database_factory(), pg_database_factory()
+
+    def options(db: str, state: str) -> RunOptions:
+        return RunOptions(
+            database_url=db,
+            csv_dir=demo_csvs["post2024"],
+            library_db=LIBRARY,
+            state_file=tmp_path / state,
+        )
+
+    clean = run(options(clean_url, "clean.json"))
+
+    def stop(ctx: Context) -> None:
+        raise _Killed
+
+    monkeypatch.setitem(STEPS, "prune", stop)
+    with pytest.raises(_Killed):
+        run(options(url, "state.json"))
+    monkeypatch.undo()
+    state = load_state(tmp_path / "state.json")
+    assert state is not None and dedup_deferred(state.steps["dedup"].outputs)
+    duplicated = (
+        "SELECT count(*) FROM (SELECT master_id FROM release WHERE master_id IS NOT NULL"
+        " GROUP BY master_id HAVING count(*) > 1) d"
+    )
+    assert _count(url, duplicated) > 0, "dedup ranked but left the removal to prune"
+    resumed = run(dataclasses.replace(options(url, "state.json"), resume=True))
+    statuses = {s.name: s.status for s in resumed.steps}
+    assert (statuses["dedup"], statuses["prune"]) == ("skipped", "ran")
+    assert table_checksums(url) == table_checksums(clean_url)
+    assert _count(url, duplicated) == 0
+    assert resumed.dedup_removed == clean.dedup_removed
+    details = [{s.name: s.details for s in summary.steps} for summary in (clean, resumed)]
+    assert details[0]["prune"] == details[1]["prune"]
+    assert details[0]["prune"]["removed"] + clean.dedup_removed + clean.releases == 300
+
+
+@pytest.mark.parametrize(
+    ("last_swap", "full"), [({"prune": {"strategy": "copy"}}, False), ({}, True)]
+)
+def test_vacuum_step_rewrites_only_what_a_copy_swap_did_not(
+    pg_url: str, tmp_path: Path, last_swap: dict[str, dict[str, str]], full: bool
+) -> None:
+    ctx = Context(
+        options=RunOptions(database_url=pg_url, csv_dir=tmp_path),
+        url=pg_url,
+        work_dir=tmp_path,
+        csv_dir=tmp_path,
+        outputs={"dedup": {"strategy": "delete"}, **last_swap},
+    )
+    with psycopg.connect(conninfo(pg_url)) as conn:
+        before = conn.execute(
+            "SELECT relfilenode FROM pg_class WHERE relname = 'release'"
+        ).fetchone()
+    outputs = STEPS["vacuum"](ctx).outputs
+    with psycopg.connect(conninfo(pg_url)) as conn:
+        after = conn.execute(
+            "SELECT relfilenode FROM pg_class WHERE relname = 'release'"
+        ).fetchone()
+    assert (before != after) is full, "VACUUM FULL writes a new relfilenode"
+    assert ("after_bytes" in outputs) is full and ("full" in outputs) is not full

@@ -17,6 +17,7 @@ from discogs_cache.library.catalog import read_catalog
 from discogs_cache.prune import copy_to, prune
 from discogs_cache.verify import classify_cache
 from tests.integration.test_verify import (
+    RELEASES,
     TABLES,
     checksums,
     expected,
@@ -65,6 +66,24 @@ def test_prune_keeps_releases_written_after_classification(pg_url: str, tmp_path
         conn.execute("INSERT INTO release (id, title) VALUES (500, 'Fetched from the API')")
     prune(pg_url, classification)
     assert release_ids(pg_url) == retained() | {500}
+
+
+def test_prune_also_removes_given_releases_and_counts_them_apart(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """What `run` does: dedup's losers go in prune's swap, reported as dedup's, not prune's."""
+    fill_cache(pg_url)
+    classification = classify_cache(pg_url, read_catalog(make_library(tmp_path / "l.db")))
+    kept, pruned = sorted(expected("KEEP")), sorted(expected("PRUNE"))
+    also = [kept[0], pruned[0], 999_999]  # a keeper, a PRUNE release, one not in the cache
+    summary = prune(pg_url, classification, also_remove=also)
+    assert release_ids(pg_url) == retained() - {kept[0]}
+    assert summary.also_removed == 2  # the PRUNE one counts as dedup's, as if dedup ran first
+    assert (summary.releases_before, summary.releases_removed) == (
+        len(RELEASES) - 2,
+        len(pruned) - 1,
+    )
+    assert summary.releases_kept == len(retained()) - 1
 
 
 def _indexes(url: str) -> set[str]:

@@ -8,8 +8,9 @@ import pytest
 from discogs_cache import migrate
 from discogs_cache.db import conninfo
 from discogs_cache.errors import InputError
+from discogs_cache.index import drop_secondary_indexes
 from discogs_cache.schema import CACHE_TABLES
-from discogs_cache.swap import retain_releases
+from discogs_cache.swap import COPY_RATIO, COPY_RATIO_UNINDEXED, retain_releases
 
 TABLES = "ARRAY['" + "','".join(CACHE_TABLES) + "']"
 
@@ -212,6 +213,22 @@ def test_auto_copies_when_most_go(conn: psycopg.Connection) -> None:
     result = retain_releases(conn, make_keep(conn, [7, 8]))
     assert (result.strategy, result.releases_removed) == ("copy", 38)
     assert release_ids(conn) == {7, 8}
+
+
+def test_auto_copies_from_half_when_only_keys_are_left(conn: psycopg.Connection) -> None:
+    """Between a load and the index build (no secondary index) copying is cheap: from
+    COPY_RATIO_UNINDEXED on, auto copies; the same removal with the indexes deletes."""
+    keep = list(range(1, 16))  # 25 of 40 go: 62.5%
+    assert COPY_RATIO_UNINDEXED <= 25 / 40 < COPY_RATIO
+    result = retain_releases(conn, make_keep(conn, keep))
+    assert result.strategy == "delete"
+    conn.rollback()
+    drop_secondary_indexes(conn)
+    before = catalog(conn)
+    result = retain_releases(conn, make_keep(conn, keep), analyze=False)
+    assert (result.strategy, result.releases_removed) == ("copy", 25)
+    assert catalog(conn) == before, "no index comes back, every key does"
+    assert release_ids(conn) == set(keep)
 
 
 def test_dependent_view_falls_back_to_delete_under_auto(conn: psycopg.Connection) -> None:
