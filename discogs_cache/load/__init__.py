@@ -1,35 +1,38 @@
 """Bulk-load the converter's CSVs into the cache (SPEC step 4).
 
 Everything that can run at once does, each on its own connection (one transaction uses one
-core): the CSVs are COPYed as-is into UNLOGGED staging tables (`staging`), several at
-once, except release_track.csv (most of the bytes), which is COPYed straight into its new
-table; every cache table is built and keyed beside its live one as soon as its inputs are
-there (`build`, with the rules of `transform`); then one short transaction drops the live
-tables and moves the new ones in (`swapin`), with the secondary indexes left to `index`.
-Any failure stops the builders and rolls back, so the database is exactly as it was; the
-private schemas are always dropped.
+core): the files whose values go in as they are (release_track.csv, most of the bytes,
+release_label, release_track_artist, artist_alias) are COPYed straight into their new
+tables, the others as-is into UNLOGGED staging tables (`staging`), starting while the
+database is still being checked and migrated; every cache table is built and keyed beside
+its live one as soon as its inputs are there (`build`, with the rules of `transform`); then
+one short transaction drops the live tables and moves the new ones in (`swapin`), with the
+secondary indexes left to `index`. Any failure stops every connection and rolls back, so
+the database is exactly as it was; the private schemas are always dropped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from discogs_cache import migrate, progress
 from discogs_cache.db import connect, database_errors
 from discogs_cache.errors import InputError
 from discogs_cache.load import build
-from discogs_cache.load.staging import SPECS, StagedFile, copy_file, read_header
+from discogs_cache.load.staging import SPECS, StagedFile, read_header
 from discogs_cache.load.swapin import refuse_existing, swap_in
 from discogs_cache.load.transform import CHILD_TARGETS, TableCounts
 from discogs_cache.schema import ALL_TABLES
@@ -83,60 +86,83 @@ def load(
 ) -> LoadSummary:
     """Load `csv_dir` into the cache at `url` (migrating it first); atomic, see module doc.
 
-    `workers` bounds the staging COPYs running at once (default: cores, at most 4)."""
+    `workers` bounds the COPYs running at once besides release_track.csv's (default: cores,
+    at most 4)."""
     start = time.perf_counter()
     csv_dir = Path(csv_dir)
     files, missing = _find_files(csv_dir)
     summary = LoadSummary(files=files, missing_files=missing, replaced=replace)
-    migrate.ensure_schema(url)
     tag = uuid.uuid4().hex[:10]
-    stage, new = f"discogs_load_{tag}", f"discogs_load_{tag}_new"
+    b = build.Builder(url, f"discogs_load_{tag}", f"discogs_load_{tag}_new")
     workers = max(1, min(workers or min(os.cpu_count() or 2, 4), len(files)))
-    with database_errors(url, "cannot load"):
+    with database_errors(url, "cannot load"), connect(url, autocommit=True) as admin:
+        for schema in (b.stage, b.new):
+            admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         try:
-            with connect(url, autocommit=True) as admin:
-                if not replace:
-                    refuse_existing(admin, url)  # fail fast; checked again under the lock
-                for schema in (stage, new):
-                    admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-                live, keys = build.prepare(admin, new, ALL_TABLES)
-            builder = build.Builder(url, stage, new, live, keys)
-            _run(builder, summary, workers)
+            _run(b, admin, summary, workers)
         finally:
-            with connect(url, autocommit=True) as admin:
-                for schema in (new, stage):
-                    admin.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                        sql.Identifier(schema)))  # fmt: skip
+            left = [sql.Identifier(s) for s in (b.new, b.stage) if s not in b.dropped]
+            if left:
+                admin.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.SQL(", ").join(left))
+                )
     summary.seconds = time.perf_counter() - start
     return summary
 
 
-def _run(b: build.Builder, summary: LoadSummary, workers: int) -> None:
+def _at_head(admin: psycopg.Connection) -> bool:
+    """The usual case in one query: the database is at the head revision already, so
+    `migrate.ensure_schema` (which would upgrade it) has nothing to do."""
+    row = admin.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+    if not (row and row[0]):
+        return False
+    versions = [r[0] for r in admin.execute("SELECT version_num FROM alembic_version")]
+    return versions == [migrate.head_revision()]
+
+
+def _prepare(
+    b: build.Builder, admin: psycopg.Connection, replace: bool, first: Future[None]
+) -> None:
+    """Migrate if needed, refuse a non-empty cache (fast; checked again under the lock),
+    create the empty new tables: what the builders wait for (the staging COPYs do not).
+    `first` is set once release_track's exists, so its COPY, the longest, can start."""
+    try:
+        if not _at_head(admin):
+            migrate.ensure_schema(b.url)
+        if not replace:
+            refuse_existing(admin, b.url)
+        tables = ("release_track", *(t for t in ALL_TABLES if t != "release_track"))
+
+        def created(table: str) -> None:
+            if table == "release_track":
+                first.set_result(None)
+
+        build.prepare(b, admin, tables, created)
+    except BaseException as exc:
+        if not first.done():
+            first.set_exception(exc)
+        raise
+
+
+def _run(b: build.Builder, admin: psycopg.Connection, summary: LoadSummary, workers: int) -> None:
     """Start every COPY and builder at once, each waiting for its inputs; then swap."""
-    direct = build.direct_candidate(summary.files)
     by_name = {f.spec.name: f for f in summary.files}
+    direct = {name: t for name, f in by_name.items() if (t := build.direct_target(f))}
     total = sum(f.path.stat().st_size for f in summary.files)
     slots = threading.Semaphore(workers)
+    track_table: Future[None] = Future()
+    release_box: Future[Future[TableCounts]] = Future()  # for builders started before it
+
+    def release_ready() -> TableCounts:
+        return release_box.result().result()
+
     with (
         progress.bar(total=total, desc="COPY csv", unit="B") as bar,
-        ThreadPoolExecutor(max_workers=len(ALL_TABLES) + len(summary.files)) as pool,
+        ThreadPoolExecutor(max_workers=_THREADS) as pool,  # one per task: tasks wait on others
     ):
 
-        def staged(name: str) -> Future[StagedFile] | None:
-            f = by_name.get(name)
-            if f is None or f is direct:
-                return None
-
-            def copy() -> StagedFile:
-                with slots:
-                    return copy_file(b.url, b.stage, f, bar.update)
-
-            return pool.submit(copy)
-
-        def after(
-            deps: list[Future[Any] | None], task: Callable[[], TableCounts]
-        ) -> Future[TableCounts]:
-            def run() -> TableCounts:
+        def after(deps: Sequence[Future[Any] | None], task: Callable[[], Any]) -> Future[Any]:
+            def run() -> Any:
                 for dep in deps:
                     if dep is not None:
                         dep.result()
@@ -144,33 +170,48 @@ def _run(b: build.Builder, summary: LoadSummary, workers: int) -> None:
 
             return pool.submit(run)
 
-        order = ("release", "release_image", "release_artist", "release_label")  # critical first
-        names = sorted(
-            (s.name for s in SPECS),
-            key=lambda n: (n not in order, order.index(n) if n in order else 0),
-        )
-        copies = {name: staged(name) for name in names}
+        def copy(name: str) -> Any:
+            if name not in direct:
+                with slots:
+                    return b.stage_file(by_name[name], bar.update)
+            # release_track.csv, most of the bytes, starts first and at once: the longest chain
+            (track_table if name == "release_track" else prepared).result()
+            slot = contextlib.nullcontext() if name == "release_track" else slots
+            f = by_name[name]
+            return build.build_copied(b, direct[name], f, release_ready, slot, bar.update)
+
+        prepared = pool.submit(_prepare, b, admin, summary.replaced, track_table)
+        order = ("release_track", "release", "release_image", "release_artist")  # critical first
+        copies = {
+            name: pool.submit(copy, name)
+            for name in sorted(by_name, key=lambda n: order.index(n) if n in order else len(order))
+        }
         release = after(
-            [copies["release"], copies["release_image"]],
-            lambda: build.build_release(b, "release" in by_name, "release_image" in by_name),
+            [prepared, copies["release"], copies.get("release_image")],
+            lambda: build.build_release(b, True, "release_image" in by_name),
         )
+        release_box.set_result(release)
         futures: dict[str, Future[TableCounts]] = {"release": release}
         for target in CHILD_TARGETS:
-            source = by_name.get(target.source)
-            if source is not None and source is direct:
-                futures[target.table] = pool.submit(
-                    build.build_direct, b, source, release.result, bar.update
-                )
+            if target.source in direct:
+                futures[target.table] = copies[target.source]
                 continue
-            t = target if source is not None else None
+            t = target if target.source in by_name else None
             futures[target.table] = after(
-                [copies[target.source]],
+                [prepared, copies.get(target.source)],
                 partial(build.build_child, b, t, target.table, release.result),
             )
         futures["cache_metadata"] = after([release], lambda: build.build_metadata(b))
+        # staging is done with once its readers are (a direct COPY meeting a name too long
+        # for its table falls back to staging): drop it while the longest builds go on
+        readers = [release] + [
+            futures[t.table] for t in CHILD_TARGETS if t.source not in direct or t.truncated
+        ]
+        after(readers, b.drop_stage)
         try:
-            wait(futures.values(), return_when=FIRST_EXCEPTION)  # fail fast, not in order
-            for future in futures.values():
+            every: list[Future[Any]] = [prepared, *futures.values()]
+            wait(every, return_when=FIRST_EXCEPTION)  # fail fast, not in order
+            for future in every:
                 error = future.exception() if future.done() else None
                 if error is not None:
                     raise error
@@ -178,7 +219,9 @@ def _run(b: build.Builder, summary: LoadSummary, workers: int) -> None:
             with connect(b.url) as conn:
                 with progress.timed("  swap"):
                     swap_in(conn, b.url, b.live, b.new, ALL_TABLES, replace=summary.replaced)
+                    conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(b.new)))
                 conn.commit()
+            b.dropped.add(b.new)
         except BaseException:
             b.cancel()
             raise
@@ -188,6 +231,9 @@ def _run(b: build.Builder, summary: LoadSummary, workers: int) -> None:
     summary.tables = [results[t] for t in _ORDER if t in present]
     _report_files(summary.files)
 
+
+_THREADS = 32
+"""More than the tasks of a load (a COPY per file, a builder per table, a few more)."""
 
 _ORDER = ("release", *(t.table for t in CHILD_TARGETS), "cache_metadata")
 

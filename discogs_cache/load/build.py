@@ -2,20 +2,21 @@
 
 One transaction runs on one core, so every table is built by a connection of its own into
 a fresh copy of its live table (the live definition via LIKE, created before anything is
-locked) in a private "new" schema: rows moved over from staging (`transform`) or, for
-release_track.csv (most of the bytes), COPYed straight from the file; then its primary key
-(duplicates collapsed and counted on a violation) and its foreign key to the new `release`
-(orphans deleted and counted only when adding it fails). Each builder's search_path puts
-the new schema first, so the transform SQL and the catalog's key definitions resolve to the
-new tables unchanged. Each builder commits its table; nothing live is touched until the
-swap (`swapin`). With wal_level=minimal a table filled in the transaction that emptied it
-writes no WAL.
+locked) in a private "new" schema: a file whose values go in as they are (release_track,
+most of the bytes, and the other `direct` targets) is COPYed straight into it, the others
+are moved over from staging (`transform`); then its primary key (duplicates collapsed and
+counted) and its foreign key to the new `release` (orphans deleted and counted only when
+adding it fails). Each builder's search_path puts the new schema first, so the transform SQL
+and the catalog's key definitions resolve to the new tables unchanged. Each builder commits
+its table; nothing live is touched until the swap (`swapin`). With wal_level=minimal a table
+filled in the transaction that emptied it writes no WAL.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -23,7 +24,13 @@ import psycopg
 from psycopg import sql
 
 from discogs_cache.db import connect
-from discogs_cache.load.staging import RecordCounter, StagedFile, read_header, stream_copy
+from discogs_cache.load.staging import (
+    RecordCounter,
+    StagedFile,
+    copy_file,
+    read_header,
+    stream_copy,
+)
 from discogs_cache.load.transform import (
     CHILD_TARGETS,
     TableCounts,
@@ -34,8 +41,6 @@ from discogs_cache.load.transform import (
     load_release,
 )
 
-DIRECT_TABLE = "release_track"
-_DIRECT = next(t for t in CHILD_TARGETS if t.table == DIRECT_TABLE)
 _LIKE = (
     "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING IDENTITY "
     "INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING COMMENTS"
@@ -50,6 +55,10 @@ class Keys:
     foreign: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
+class LoadCancelled(Exception):
+    """A builder asked for a connection after the load had failed."""
+
+
 @dataclass
 class Builder:
     """Shared state of one load's builders: where things are, and their open connections."""
@@ -57,26 +66,35 @@ class Builder:
     url: str
     stage: str
     new: str
-    live: str
-    keys: Keys
+    live: str = ""
+    keys: Keys = field(default_factory=Keys)
     conns: set[psycopg.Connection] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    cancelled: bool = False
+    dropped: set[str] = field(default_factory=set)
+    """Private schemas already dropped."""
 
     @contextlib.contextmanager
-    def connection(self) -> Iterator[psycopg.Connection]:
-        """A connection that resolves unqualified names to the new tables first."""
+    def connection(self, *, build: bool = True) -> Iterator[psycopg.Connection]:
+        """A connection that `cancel` can interrupt, committed when the block ends; a
+        builder's (`build`) resolves unqualified names to the new tables first."""
         with connect(self.url) as conn:
             with self.lock:
+                if self.cancelled:  # a task that had not started yet: the load failed
+                    raise LoadCancelled
                 self.conns.add(conn)
             try:
                 conn.execute("SET client_encoding TO 'UTF8'")
-                conn.execute("SET work_mem = '256MB'")
-                conn.execute("SET maintenance_work_mem = '512MB'")
-                conn.execute(
-                    sql.SQL("SET search_path TO {}, {}").format(
-                        sql.Identifier(self.new), sql.Identifier(self.live)
+                if build:
+                    # one round trip; the builders are the parallelism: workers inside a
+                    # builder's sorts and scans only add costs on cores that are busy already
+                    conn.execute(
+                        sql.SQL(
+                            "SET work_mem = '256MB'; SET maintenance_work_mem = '512MB'; "
+                            "SET max_parallel_workers_per_gather = 0; "
+                            "SET max_parallel_maintenance_workers = 0; SET search_path TO {}, {}"
+                        ).format(sql.Identifier(self.new), sql.Identifier(self.live))
                     )
-                )
                 yield conn
                 conn.commit()
             finally:
@@ -84,21 +102,38 @@ class Builder:
                     self.conns.discard(conn)
 
     def cancel(self) -> None:
-        """Interrupt every running builder (the load is failing; their errors are moot)."""
+        """Interrupt every running connection (the load is failing; their errors are moot)."""
         with self.lock:
+            self.cancelled = True
             running = list(self.conns)
         for conn in running:
             with contextlib.suppress(psycopg.Error):
                 conn.cancel_safe(timeout=5)
 
+    def stage_file(
+        self, staged: StagedFile, on_bytes: Callable[[int], object] | None = None
+    ) -> StagedFile:
+        """COPY one file into its staging table."""
+        with self.connection(build=False) as conn:
+            return copy_file(conn, self.stage, staged, on_bytes)
 
-def prepare(admin: psycopg.Connection, new: str, tables: tuple[str, ...]) -> tuple[str, Keys]:
-    """Create the empty new tables and read the live keys, before anything is locked.
+    def drop_stage(self) -> None:
+        """Drop the staging schema (its readers are done)."""
+        with self.connection(build=False) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(self.stage)))
+        self.dropped.add(self.stage)
 
-    Returns the live tables' schema and their keys."""
+
+def prepare(
+    b: Builder,
+    admin: psycopg.Connection,
+    tables: tuple[str, ...],
+    on_created: Callable[[str], object] | None = None,
+) -> None:
+    """Read the live schema and keys into `b`, then create the empty new tables in the
+    order given (`on_created` after each), before anything is locked."""
     row = admin.execute("SELECT current_schema()").fetchone()
-    live = str(row[0]) if row else "public"
-    keys = Keys()
+    b.live = str(row[0]) if row else "public"
     for name, table, contype, definition in admin.execute(
         "SELECT conname, conrelid::regclass::text, contype::text, pg_get_constraintdef(oid) "
         "FROM pg_constraint WHERE contype IN ('p', 'f') AND conrelid = ANY (%s::regclass[]) "
@@ -106,26 +141,27 @@ def prepare(admin: psycopg.Connection, new: str, tables: tuple[str, ...]) -> tup
         [list(tables)],
     ):
         if contype == "p":
-            keys.primary[table] = (name, definition)
+            b.keys.primary[table] = (name, definition)
         else:
-            keys.foreign.setdefault(table, []).append((name, definition))
+            b.keys.foreign.setdefault(table, []).append((name, definition))
     for table in tables:
         admin.execute(
             sql.SQL("CREATE TABLE {} (LIKE {} {})").format(
-                sql.Identifier(new, table), sql.Identifier(live, table), sql.SQL(_LIKE)
+                sql.Identifier(b.new, table), sql.Identifier(b.live, table), sql.SQL(_LIKE)
             )
         )
-    return live, keys
+        if on_created is not None:
+            on_created(table)
 
 
-def direct_candidate(files: list[StagedFile]) -> StagedFile | None:
-    """release_track.csv when its header is exactly the table's columns (any order): COPY
-    cannot skip columns, so a CSV with extra columns goes through staging instead."""
-    for staged in files:
-        if staged.spec.name == DIRECT_TABLE:
+def direct_target(staged: StagedFile) -> Target | None:
+    """The target `staged` can be COPYed straight into: its header is exactly the target's
+    `direct` columns (any order). COPY cannot skip columns, so a file with extra columns
+    goes through staging instead."""
+    for target in CHILD_TARGETS:
+        if target.source == staged.spec.name and target.direct is not None:
             header = read_header(staged.path, staged.spec)
-            if sorted(header) == sorted(_DIRECT.columns) == sorted(staged.spec.columns):
-                return staged
+            return target if sorted(header) == sorted(target.direct) else None
     return None
 
 
@@ -144,10 +180,22 @@ def _alter(conn: psycopg.Connection, table: str, name: str, definition: str) -> 
     )
 
 
-def add_primary_key(b: Builder, conn: psycopg.Connection, target: Target | None, table: str) -> int:
-    """Add the table's key; on duplicates collapse them (returned as a count) and retry."""
+def add_primary_key(
+    b: Builder,
+    conn: psycopg.Connection,
+    target: Target | None,
+    table: str,
+    *,
+    collapse_first: bool = False,
+) -> int:
+    """Add the table's key; on duplicates collapse them (returned as a count) and retry.
+    `collapse_first` collapses before trying, where duplicates are expected."""
     if table not in b.keys.primary:
         return 0
+    if collapse_first and target is not None:
+        removed = collapse_duplicates(conn.cursor(), target)
+        _alter(conn, table, *b.keys.primary[table])
+        return removed
     try:
         with conn.transaction():
             _alter(conn, table, *b.keys.primary[table])
@@ -219,38 +267,74 @@ def build_metadata(b: Builder) -> TableCounts:
     return counts
 
 
+class NameTooLong(Exception):
+    """A direct COPY met a name longer than its column: the file needs staging (truncation)."""
+
+
 def build_direct(
     b: Builder,
+    target: Target,
     staged: StagedFile,
     release_ready: Callable[[], object],
+    slot: contextlib.AbstractContextManager[object],
     on_bytes: Callable[[int], object] | None = None,
 ) -> TableCounts:
-    """COPY release_track.csv straight into its new table, rows with an empty required field
-    skipped by COPY's WHERE (counted: the client counts the file's records); then its primary
-    key (duplicates) and, once the new `release` exists, its foreign key (orphans). Unlike
-    staging, duplicates are collapsed before orphans are found, so two copies of an orphan
-    count as one duplicate and one orphan: the same rows are skipped either way."""
+    """COPY a `direct` target's file straight into its new table, rows with an empty
+    required field skipped by COPY's WHERE (counted: the client counts the file's records);
+    then its primary key (duplicates) and, once the new `release` exists, its foreign key
+    (orphans). Unlike staging, duplicates are collapsed before orphans are found, so two
+    copies of an orphan count as one duplicate and one orphan: the same rows are skipped
+    either way. `slot` is held during the COPY. NameTooLong when a value does not fit
+    (nothing is committed then); PostgreSQL itself cuts a name whose excess is only spaces,
+    which is then not counted as truncated."""
     header = read_header(staged.path, staged.spec)
-    names = sql.SQL(", ").join(map(sql.Identifier, header))
+    names = sql.SQL(", ").join(sql.Identifier(target.table_column(c)) for c in header)
     where = sql.SQL(" AND ").join(
-        sql.SQL("{} IS NOT NULL").format(sql.Identifier(c)) for c in _DIRECT.required
+        sql.SQL("{} IS NOT NULL").format(sql.Identifier(target.table_column(c)))
+        for c in target.required
     )
-    counts = TableCounts(DIRECT_TABLE)
+    counts = TableCounts(target.table)
     with b.connection() as conn:
-        _start(conn, DIRECT_TABLE)
+        _start(conn, target.table)
         counter = RecordCounter()
         statement = sql.SQL(
             "COPY {} ({}) FROM STDIN "
             "(FORMAT csv, HEADER true, FREEZE true, FORCE_NULL ({})) WHERE {}"
-        ).format(sql.Identifier(DIRECT_TABLE), names, names, where)
-        with conn.cursor() as cur:
-            copied = stream_copy(cur, statement, staged, on_bytes, counter)
+        ).format(sql.Identifier(target.table), names, names, where)
+        try:
+            with slot, conn.cursor() as cur:
+                start = time.perf_counter()
+                copied = stream_copy(cur, statement, staged, on_bytes, counter)
+                staged.seconds = time.perf_counter() - start
+        except psycopg.errors.StringDataRightTruncation:
+            raise NameTooLong(staged.path) from None
         # (a file with bare-CR line ends defeats the counter: never report fewer than COPYed)
         staged.rows = counts.source_rows = max(counter.records, copied)
         counts.empty_required = counts.source_rows - copied
-        counts.duplicates = add_primary_key(b, conn, _DIRECT, DIRECT_TABLE)
+        counts.duplicates = add_primary_key(
+            b, conn, target, target.table, collapse_first=target.dedupe_first
+        )
         release_ready()
         # last: adding a foreign key locks the new `release` against the other builders'
-        counts.missing_release = add_foreign_keys(b, conn, DIRECT_TABLE)
+        counts.missing_release = add_foreign_keys(b, conn, target.table)
         counts.loaded = copied - counts.missing_release - counts.duplicates
     return counts
+
+
+def build_copied(
+    b: Builder,
+    target: Target,
+    staged: StagedFile,
+    release_ready: Callable[[], object],
+    slot: contextlib.AbstractContextManager[object],
+    on_bytes: Callable[[int], object] | None = None,
+) -> TableCounts:
+    """`build_direct`, or when a name is too long for the table (rare), staging and
+    `build_child`, which truncates and counts it."""
+    try:
+        return build_direct(b, target, staged, release_ready, slot, on_bytes)
+    except NameTooLong:
+        staged.bytes = staged.nul_bytes = 0  # counted again by the staging COPY
+        with slot:
+            b.stage_file(staged)
+        return build_child(b, target, target.table, release_ready)

@@ -19,7 +19,6 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from discogs_cache.db import connect
 from discogs_cache.errors import InputError
 
 BLOCK = 1 << 20
@@ -160,7 +159,8 @@ def stream_copy(
     counter: RecordCounter | None = None,
 ) -> int:
     """Send `staged`'s file to a COPY FROM STDIN in 1 MB blocks, NUL bytes stripped and
-    counted; a parse error becomes an InputError naming file and line. Returns rows COPYed."""
+    counted; a parse error becomes an InputError naming file and line (a value too long for
+    its column stays StringDataRightTruncation). Returns rows COPYed."""
     try:
         with cur.copy(statement) as copy, open(staged.path, "rb") as handle:
             while block := handle.read(BLOCK):
@@ -176,36 +176,37 @@ def stream_copy(
     except psycopg.Error as exc:
         if isinstance(exc, psycopg.OperationalError) and not exc.diag.context:
             raise
-        if isinstance(exc, psycopg.errors.QueryCanceled):
-            raise
+        if isinstance(exc, psycopg.errors.QueryCanceled | psycopg.errors.StringDataRightTruncation):
+            raise  # cancelled, or a name too long for a direct COPY: the caller stages it
         raise _input_error(staged.path, exc) from None
     return max(cur.rowcount, 0)
 
 
 def copy_file(
-    url: str, schema: str, staged: StagedFile, on_bytes: Callable[[int], object] | None = None
+    conn: psycopg.Connection,
+    schema: str,
+    staged: StagedFile,
+    on_bytes: Callable[[int], object] | None = None,
 ) -> StagedFile:
-    """Create the staging table for `staged` and COPY its file into it (own connection)."""
+    """Create the staging table for `staged` and COPY its file into it, on a connection of
+    its own that the caller commits."""
     header = read_header(staged.path, staged.spec)
     columns = staging_columns(staged.spec, header)
     table = sql.Identifier(schema, staged.spec.name)
     names = sql.SQL(", ").join(sql.Identifier(c) for c, _ in columns)
     start = time.perf_counter()
-    with connect(url) as conn:
-        conn.execute("SET client_encoding TO 'UTF8'")
-        conn.execute(
-            sql.SQL("CREATE UNLOGGED TABLE {} ({})").format(
-                table,
-                sql.SQL(", ").join(
-                    sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in columns
-                ),
-            )
+    conn.execute(
+        sql.SQL("CREATE UNLOGGED TABLE {} ({})").format(
+            table,
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in columns
+            ),
         )
-        statement = sql.SQL(
-            "COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true, FORCE_NULL ({}))"
-        ).format(table, names, names)
-        with conn.cursor() as cur:
-            staged.rows = stream_copy(cur, statement, staged, on_bytes)
-        conn.commit()
+    )
+    statement = sql.SQL(
+        "COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true, FREEZE true, FORCE_NULL ({}))"
+    ).format(table, names, names)
+    with conn.cursor() as cur:
+        staged.rows = stream_copy(cur, statement, staged, on_bytes)
     staged.seconds = time.perf_counter() - start
     return staged

@@ -172,6 +172,9 @@ def test_refuses_to_load_twice_without_replace(pg_url: str, tmp_path: Path) -> N
     load(pg_url, csvs)
     with pytest.raises(CacheError, match="already holds 4 releases; use --replace"):
         load(pg_url, csvs)
+    assert fetch(
+        pg_url, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'discogs_load%'"
+    ) == [(0,)]  # the COPYs already started were stopped, their schemas dropped
     summary = load(pg_url, csvs, replace=True)
     assert summary.loaded("release") == 4
     assert fetch(pg_url, "SELECT count(*) FROM release_track") == [(3,)]
@@ -206,6 +209,27 @@ def test_track_duplicates_orphans_and_extra_columns(pg_url: str, tmp_path: Path)
             (2, 'multi\nline "q"'),
         ]
     assert results == [(5, 2, 1, 1, 1)] * 2
+
+
+def test_names_too_long_for_a_direct_copy_are_truncated(pg_url: str, tmp_path: Path) -> None:
+    """Files that go straight into their tables (exact headers) go through staging instead
+    when a name does not fit the column: truncated and counted, as staged files are."""
+    write(tmp_path, "release", RELEASE + "1,Accepted,T,US,2000,,Correct,,CD\n")
+    write(tmp_path, "release_label", LABEL + f"1,{LONG},C1\n1,Short,C2\n")
+    write(tmp_path, "release_track_artist", TRACK_ARTIST + f"1,1,{LONG}\n1,1,{LONG}y\n")
+    write(tmp_path, "artist_alias", ALIAS + f"5,{LONG}\n5,Fits\n")
+    summary = load(pg_url, tmp_path)
+    counts = [summary.counts(t) for t in ("release_label", "release_track_artist", "artist_alias")]
+    assert [(c.source_rows, c.loaded, c.truncated, c.duplicates) for c in counts] == [
+        (2, 2, 1, 0),
+        (2, 1, 2, 1),
+        (2, 2, 1, 0),
+    ]
+    assert fetch(pg_url, "SELECT length(label_name) FROM release_label ORDER BY 1") == [
+        (5,),
+        (500,),
+    ]
+    assert fetch(pg_url, "SELECT length(artist_name) FROM release_track_artist") == [(500,)]
 
 
 def test_replace_keeps_comments_extra_indexes_and_views(pg_url: str, tmp_path: Path) -> None:
