@@ -223,3 +223,16 @@ def test_bad_hierarchy_file_is_an_input_error_and_changes_nothing(
     with pytest.raises(InputError, match="not found"):
         dedup(pg_url, label_hierarchy=tmp_path / "missing.csv")
     assert ids(pg_url) == {1, 2}
+
+
+def test_ranking_analyzes_tables_that_were_never_analyzed(pg_url: str) -> None:
+    """Right after a load there are no statistics; the ranking must not plan without them."""
+    load(pg_url, [R(1, 10), R(2, 10, country="US")])
+    query = "SELECT relname, reltuples >= 0 FROM pg_class WHERE relname = ANY(%s)"
+    names = ["release", "release_artist", "release_label", "release_track"]
+    with psycopg.connect(conninfo(pg_url)) as conn:
+        assert not any(row[1] for row in conn.execute(query, (names,)))
+    _, losers = dedup_losers(pg_url)
+    assert losers == [1]
+    with psycopg.connect(conninfo(pg_url)) as conn:
+        assert all(row[1] for row in conn.execute(query, (names,)))
