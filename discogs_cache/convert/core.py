@@ -17,12 +17,14 @@ from typing import Any
 from discogs_cache import progress
 from discogs_cache.convert import entities, releases, source
 from discogs_cache.convert.filter import IdSet, LibraryFilter, read_library_artists
-from discogs_cache.convert.output import CsvSet
-from discogs_cache.convert.parallel import default_workers, in_flight, ordered_map, start_early
-from discogs_cache.convert.shared import SharedRing
+from discogs_cache.convert.output import CsvSet, format_rows
+from discogs_cache.convert.parallel import Workers, default_workers, start_early
 from discogs_cache.errors import InputError
 
 CHUNK_SIZE = 4 << 20  # small enough for flat memory, big enough to amortize dispatch
+# artists.xml and labels.xml are small next to releases.xml but cost ~10x more per byte: in
+# smaller chunks both workers share them instead of one waiting for the other's big chunk.
+ENTITY_CHUNK_SIZE = 1 << 20
 MAX_BAD_REPORTED = 100
 
 
@@ -103,12 +105,14 @@ def convert(
     outputs = CsvSet(output_dir)
     spill = output_dir / f".artist_alias.spill.{id(outputs)}.tmp"
     started = time.perf_counter()
+    entity_chunk = min(chunk_size, ENTITY_CHUNK_SIZE)
     try:
-        if "artists" in inputs:
-            _artists(inputs["artists"], library, spill, summary, chunk_size)
-        if "labels" in inputs:
-            _labels(inputs["labels"], outputs, summary, chunk_size)
-        credited = _releases(inputs["releases"], library, outputs, summary, chunk_size)
+        with Workers(summary.workers, chunk_size) as pool:
+            if "artists" in inputs:
+                _artists(inputs["artists"], library, spill, summary, pool, entity_chunk)
+            if "labels" in inputs:
+                _labels(inputs["labels"], outputs, summary, pool, entity_chunk)
+            credited = _releases(inputs["releases"], library, outputs, summary, pool, chunk_size)
         if "artists" in inputs:
             _write_aliases(spill, credited, outputs)
         summary.files = outputs.commit()
@@ -129,21 +133,20 @@ def _run(
     init: Callable[..., None],
     library: LibraryFilter | None,
     summary: ConvertSummary,
+    workers: Workers,
     chunk_size: int,
 ) -> Iterator[Any]:
     """Chunk `file`, map `func` over the chunks on the workers, yield results in order."""
     stream, raw = source.open_stream(file)
     size = file.stat().st_size
-    workers = summary.workers
-    ring = SharedRing(in_flight(workers), chunk_size) if workers > 1 else None
     try:
         with progress.bar(total=size, desc=file.name, unit="B") as bar:
             chunks = (
                 source.iter_chunks(stream, file, kind, chunk_size)
-                if ring is None
-                else source.iter_chunks_into(stream, file, kind, ring)
+                if workers.ring is None
+                else source.iter_chunks_into(stream, file, kind, workers.ring, size=chunk_size)
             )
-            for result in ordered_map(func, chunks, workers, init, (library,), ring):
+            for result in workers.map(func, chunks, init, (library,)):
                 summary.xml_bytes += result.xml_bytes
                 for ident, offset, why in result.bad:
                     _report_bad(summary, kind, ident, offset, why, file)
@@ -152,8 +155,6 @@ def _run(
     finally:
         stream.close()
         raw.close()
-        if ring is not None:
-            ring.close()
 
 
 def _report_bad(
@@ -170,13 +171,14 @@ def _artists(
     library: LibraryFilter | None,
     spill: Path,
     summary: ConvertSummary,
+    workers: Workers,
     chunk_size: int,
 ) -> None:
     matched = IdSet()
     with spill.open("wb") as out:
         for result, _ in _run(
             file, "artists", entities.artist_chunk, entities.init_worker, library, summary,
-            chunk_size,
+            workers, chunk_size,
         ):  # fmt: skip
             summary.artists_seen += result.seen
             out.write(result.rows)
@@ -186,13 +188,16 @@ def _artists(
         summary.matched_artist_ids = len(matched)
 
 
-def _labels(file: Path, outputs: CsvSet, summary: ConvertSummary, chunk_size: int) -> None:
+def _labels(
+    file: Path, outputs: CsvSet, summary: ConvertSummary, workers: Workers, chunk_size: int
+) -> None:
     outputs.open(
         "label_hierarchy", ("label_id", "label_name", "parent_label_id", "parent_label_name")
     )
     for result, _ in _run(
-        file, "labels", entities.label_chunk, entities.init_worker, None, summary, chunk_size
-    ):
+        file, "labels", entities.label_chunk, entities.init_worker, None, summary, workers,
+        chunk_size,
+    ):  # fmt: skip
         summary.labels_seen += result.seen
         outputs.write("label_hierarchy", result.rows, result.row_count)
 
@@ -202,6 +207,7 @@ def _releases(
     library: LibraryFilter | None,
     outputs: CsvSet,
     summary: ConvertSummary,
+    workers: Workers,
     chunk_size: int,
 ) -> IdSet:
     """Write the six release CSVs; return the main-artist ids credited on kept releases."""
@@ -210,7 +216,7 @@ def _releases(
     credited = IdSet()
     for result, bar in _run(
         file, "releases", releases.process_chunk, releases.init_worker, library, summary,
-        chunk_size,
+        workers, chunk_size,
     ):  # fmt: skip
         summary.releases_seen += result.seen
         summary.releases_kept += result.kept
@@ -230,6 +236,6 @@ def _write_aliases(spill: Path, credited: IdSet, outputs: CsvSet) -> None:
             if int(row[0]) in credited:
                 batch.append(row)
             if len(batch) >= 10000:
-                outputs.write("artist_alias", releases.format_rows(batch), len(batch))
+                outputs.write("artist_alias", format_rows(batch), len(batch))
                 batch = []
-        outputs.write("artist_alias", releases.format_rows(batch), len(batch))
+        outputs.write("artist_alias", format_rows(batch), len(batch))

@@ -1,4 +1,5 @@
-"""CSV files written under temporary names and renamed only when the whole run succeeded.
+"""CSV rows formatted, and CSV files written under temporary names and renamed only when
+the whole run succeeded.
 
 A failed run (truncated gzip, unknown root, interrupt) removes its temporary files, so a CSV
 with a final name is always complete.
@@ -6,10 +7,13 @@ with a final name is always complete.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 # Every CSV convert may write; a successful run removes those it did not produce this time,
 # so a directory never mixes two runs' outputs.
@@ -65,3 +69,53 @@ class CsvSet:
         for name, handle in self.handles.items():
             handle.close()
             self.temp_path(name).unlink(missing_ok=True)
+
+
+def format_rows(rows: Sequence[Sequence[Any]]) -> bytes:
+    """RFC 4180 CSV (CRLF, minimal quoting: fields with quotes, commas or newlines), as
+    csv.writer writes it.
+
+    A field that needs no quoting is written as it is, so a line is the fields joined by
+    commas; whether any needs quoting is checked on the joined text by counting separators
+    (C speed), then per row, and only the fields of such rows go through `_quoted`."""
+    if not rows:
+        return b""
+    commas = len(rows[0]) - 1
+    try:
+        text = "\r\n".join(map(",".join, rows)) + "\r\n"
+    except TypeError:  # a field that is not a str (None from a comment's .get)
+        return _csv_writer_rows(rows)
+    if not commas or len(set(map(len, rows))) > 1:  # one field: csv.writer quotes it if empty
+        return _csv_writer_rows(rows)
+    lines = len(rows)
+    if (
+        text.count(",") == commas * lines
+        and text.count("\n") == lines
+        and text.count("\r") == lines
+        and '"' not in text
+    ):
+        return text.encode("utf-8")
+    out = []
+    for row in rows:
+        line = ",".join(row)
+        if line.count(",") != commas or _QUOTE_NOT_COMMA.search(line) is not None:
+            line = ",".join([_quoted(field) for field in row])
+        out.append(line)
+    out.append("")
+    return "\r\n".join(out).encode("utf-8")
+
+
+_QUOTE = re.compile(r'[,"\r\n]')
+_QUOTE_NOT_COMMA = re.compile(r'["\r\n]')
+
+
+def _quoted(field: str) -> str:
+    if _QUOTE.search(field) is None:
+        return field
+    return '"' + field.replace('"', '""') + '"'
+
+
+def _csv_writer_rows(rows: Sequence[Sequence[Any]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode("utf-8")

@@ -19,11 +19,8 @@ Decisions (the loader and consumers rely on them):
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from array import array
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -31,6 +28,7 @@ from typing import Any
 from lxml import etree
 
 from discogs_cache.convert.filter import LibraryFilter
+from discogs_cache.convert.output import format_rows
 
 TABLES: dict[str, tuple[str, ...]] = {
     "release": (
@@ -52,15 +50,12 @@ _CREDIT = re.compile(
 )
 
 
-def _unread(tag: bytes) -> bytes:
-    """An optional `<tag>` element, its content up to the first `</tag>` (runs of [^<] are
-    matched in C); a nested element of the same name leaves a `</tag>` that fails the match."""
-    return rb"(?:<%s>[^<]*(?:<(?!/%s>)[^<]*)*</%s>|<%s/>)?" % (tag, tag, tag, tag)
-
-
-# What follows the tracklist in Discogs' record layout, none of which is read.
-_UNREAD_TAIL = re.compile(b"".join(_unread(t) for t in (b"identifiers", b"videos", b"companies"))
-                          + rb"\s*</release>")  # fmt: skip
+# What follows the tracklist in Discogs' record layout, none of which is read: each element
+# optional, in this order, its content up to the first end tag of its name (a nested element
+# of the same name leaves an end tag that is not `</release>`, so nothing is cut).
+_UNREAD_TAGS = [
+    (b"<%s>" % t, b"<%s/>" % t, b"</%s>" % t) for t in (b"identifiers", b"videos", b"companies")
+]
 _AFTER_NAME = frozenset(b" \t\n\r\f\v>")  # what `\s` or `>` match after "<release"
 _END = b"</release>"
 _PARSER = etree.XMLParser(resolve_entities=False, huge_tree=True)
@@ -233,11 +228,12 @@ def _tracks(tracklist: Any, rid: str, rows: dict[str, list[tuple[Any, ...]]], se
         heading = not position.strip() and not duration.strip() and subs is None
         if title and not heading:
             seq += 1
-            rows["release_track"].append((rid, seq, position, title, duration))
+            sequence = str(seq)
+            rows["release_track"].append((rid, sequence, position, title, duration))
             for artist in artists if artists is not None else ():
                 name = _credit_fields(artist)[1]
                 if name:
-                    rows["release_track_artist"].append((rid, seq, name))
+                    rows["release_track_artist"].append((rid, sequence, name))
         if subs is not None:
             seq = _tracks(subs, rid, rows, seq)
     return seq
@@ -253,11 +249,13 @@ def release_rows(release: Any, rows: dict[str, list[tuple[Any, ...]]], ids: arra
         if tag in values:
             values[tag] = child.text or ""
         elif tag == "artists" or tag == "extraartists":
-            extra = 0 if tag == "artists" else 1
+            extra = "0" if tag == "artists" else "1"
             for position, artist in enumerate(child, 1):
                 artist_id, name, anv, join = _credit_fields(artist)
-                rows["release_artist"].append((rid, artist_id, name, extra, anv, position, join))
-                if not extra and artist_id:
+                rows["release_artist"].append(
+                    (rid, artist_id, name, extra, anv, str(position), join)
+                )
+                if extra == "0" and artist_id:
                     ids.append(int(artist_id))
         elif tag == "labels":
             for label in child:
@@ -294,7 +292,16 @@ def trim_unread(record: bytes) -> bytes:
     if end < 0:
         return record
     end += len(b"</tracklist>")
-    if _UNREAD_TAIL.fullmatch(record, end) is None:
+    at = end
+    for start_tag, empty_tag, end_tag in _UNREAD_TAGS:
+        if record.startswith(start_tag, at):
+            close = record.find(end_tag, at + len(start_tag))
+            if close < 0:
+                return record
+            at = close + len(end_tag)
+        elif record.startswith(empty_tag, at):
+            at += len(empty_tag)
+    if record[at:].lstrip() != _END:
         return record
     return record[:end] + _END
 
@@ -349,12 +356,3 @@ def process_chunk(offset: int, data: bytes) -> ReleaseChunkResult:
     result.counts = {name: len(table) for name, table in rows.items()}
     result.credited_ids = ids.tobytes()
     return result
-
-
-def format_rows(rows: Sequence[Sequence[Any]]) -> bytes:
-    """RFC 4180 CSV (CRLF, minimal quoting: fields with quotes, commas or newlines)."""
-    if not rows:
-        return b""
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue().encode("utf-8")

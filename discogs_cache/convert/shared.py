@@ -4,14 +4,19 @@ Sending a 4 MB chunk through `Pool.apply_async` costs the main process a pickle 
 pipe write, and the worker a read and an unpickle — about a third of the main process's CPU,
 which is the pipeline's serial part. Instead the main process decompresses straight into a
 slot of one shared file mapping (/dev/shm) and sends `(start, length)`; a worker copies its
-chunk out once. Slots are reused round-robin: `parallel.ordered_map` never has more chunks in
+chunk out once. Slots are reused round-robin: `parallel.Workers.map` never has more chunks in
 flight than there are slots, so a slot is free again by the time it comes round.
+
+A pass's worker state (its initializer and arguments: the filter, with the artist ids matched
+so far) is published once as a pickle file next to the ring; tasks carry only its path, and a
+worker loads it when the path changes, so a 2 MB id bitmap is not pickled with every chunk.
 """
 
 from __future__ import annotations
 
 import mmap
 import os
+import pickle
 import tempfile
 from multiprocessing import resource_tracker
 from pathlib import Path
@@ -39,15 +44,29 @@ class SharedRing:
         self.view = memoryview(self.map)
         # a /dev/shm file is a POSIX shared memory object: multiprocessing's resource tracker
         # removes it if this process dies without closing the ring (kill -9 included)
-        self._tracked = f"/{self.path.name}" if _SHM_DIR else None
-        if self._tracked:
-            resource_tracker.register(self._tracked, "shared_memory")
+        self._tracked: list[str] = []
+        self._track(self.path)
+        self._states: list[Path] = []
+
+    def _track(self, path: Path) -> None:
+        if _SHM_DIR:
+            self._tracked.append(f"/{path.name}")
+            resource_tracker.register(self._tracked[-1], "shared_memory")
+
+    def publish(self, state: Any) -> str:
+        """Write `state` for the workers (see `call`); returns the token tasks carry."""
+        path = self.path.with_name(f"{self.path.name}.state{len(self._states)}")
+        self._states.append(path)
+        self._track(path)
+        path.write_bytes(pickle.dumps(state, pickle.HIGHEST_PROTOCOL))
+        return str(path)
 
     def close(self) -> None:
-        if self._tracked:
-            resource_tracker.unregister(self._tracked, "shared_memory")
-            self._tracked = None
-        self.path.unlink(missing_ok=True)
+        for name in self._tracked:
+            resource_tracker.unregister(name, "shared_memory")
+        self._tracked = []
+        for path in (self.path, *self._states):
+            path.unlink(missing_ok=True)
         try:
             self.view.release()
             self.map.close()
@@ -63,25 +82,27 @@ class SharedRing:
         self.close()
 
 
-_attached: dict[str, mmap.mmap] = {}
+_attached: dict[str, Any] = {}
 
 
-def attach(path: str, initializer: Any, initargs: tuple[Any, ...]) -> None:
-    """Worker initializer: map the ring read-only, then run the step's own initializer."""
+def attach(path: str) -> None:
+    """Worker initializer: map the ring read-only."""
     with open(path, "rb") as handle:
         _attached["ring"] = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    initializer(*initargs)
+    _attached["state"] = None
 
 
-def call(func: Any, offset: int, data: bytes | tuple[int, int]) -> Any:
-    """Run func(offset, chunk bytes) in a worker; data is inline bytes or a ring reference."""
+def call(func: Any, offset: int, data: bytes | tuple[int, int], state: str) -> Any:
+    """Run func(offset, chunk bytes) in a worker, after the initializer published as `state`
+    if this worker has not run it yet; data is inline bytes or a ring reference."""
+    if _attached["state"] != state:
+        with open(state, "rb") as handle:
+            initializer, initargs = pickle.load(handle)
+        initializer(*initargs)
+        _attached["state"] = state
     if isinstance(data, tuple):
         start, length = data
-        ring = _attached["ring"]
-        chunk = ring[start : start + length]
-        # drop this process's mapping of the pages: they are the owner's memory, not ours
-        page = mmap.PAGESIZE
-        first = start - start % page
-        ring.madvise(mmap.MADV_DONTNEED, first, start + length - first)
-        data = chunk
+        # the ring's pages stay mapped here (dropping them with madvise cost as much as the
+        # copy, faulting them back in the next time round): shared, counted in each RSS
+        data = _attached["ring"][start : start + length]
     return func(offset, data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import mmap
 import re
 import zlib
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 # ISA-L's gzip inflates 2-3x faster than zlib; its threaded reader also escapes the GIL
-from isal import igzip_threaded
+from isal import igzip, igzip_threaded
 
 from discogs_cache.convert.shared import SharedRing
 from discogs_cache.errors import InputError
@@ -33,6 +34,18 @@ START_MARKERS: dict[str, tuple[bytes, ...]] = {
     "masters": (b"<master ", b"<master>"),
 }
 END_TAGS = {kind: f"</{kind[:-1]}>".encode() for kind in KINDS}
+
+
+def _marker_parts(markers: tuple[bytes, ...]) -> tuple[bytes, frozenset[int]]:
+    """(common prefix, the bytes that may follow it); no followers: the prefix is the marker."""
+    if len(markers) == 1:
+        return markers[0], frozenset()
+    prefix = markers[0][:-1]
+    assert all(m[:-1] == prefix for m in markers)
+    return prefix, frozenset(m[-1] for m in markers)
+
+
+_MARKER_PARTS = {kind: _marker_parts(markers) for kind, markers in START_MARKERS.items()}
 _ROOT = re.compile(rb"^(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<([A-Za-z_][\w.:-]*)", re.S)
 _GZIP_ERRORS = (EOFError, OSError, zlib.error, gzip.BadGzipFile)
 
@@ -46,16 +59,36 @@ class Chunk:
     data: bytes | tuple[int, int]
 
 
+def last_start(buffer: bytes | mmap.mmap, kind: str, lo: int = 0, hi: int | None = None) -> int:
+    """Offset of the last record start marker wholly inside buffer[lo:hi], or -1.
+
+    One backward search for the markers' common prefix: searching for each marker in turn
+    scans the whole buffer for a marker the file never uses ("<release>")."""
+    prefix, followers = _MARKER_PARTS[kind]
+    hi = len(buffer) if hi is None else hi
+    while True:
+        at = buffer.rfind(prefix, lo, hi)
+        if at < 0 or not followers:
+            return at
+        after = at + len(prefix)
+        if after < hi and buffer[after] in followers:
+            return at
+        hi = after - 1  # a match must end before this one's last byte: it starts earlier
+
+
 def is_gzip(path: Path) -> bool:
     with path.open("rb") as handle:
         return handle.read(2) == b"\x1f\x8b"
 
 
-def open_stream(path: Path) -> tuple[BinaryIO, BinaryIO]:
-    """(decompressed stream, raw file): the raw file's position drives the progress bar."""
+def open_stream(path: Path, *, threaded: bool = True) -> tuple[BinaryIO, BinaryIO]:
+    """(decompressed stream, raw file): the raw file's position drives the progress bar.
+    `threaded=False` for a short read: the threaded reader inflates megabytes ahead."""
     raw = path.open("rb")
     if not is_gzip(path):
         return raw, raw
+    if not threaded:
+        return cast(BinaryIO, igzip.IGzipFile(fileobj=raw, mode="rb")), raw
     return igzip_threaded.open(raw, "rb", threads=1), raw
 
 
@@ -85,7 +118,7 @@ def detect_root(path: Path) -> str:
     """The dump kind ("releases", "artists", ...) from the file's root element name."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    stream, raw = open_stream(path)
+    stream, raw = open_stream(path, threaded=False)
     try:
         head = read(stream, 1 << 16, path)
     finally:
@@ -109,7 +142,6 @@ def iter_chunks(
     chunk carries the closing root tag, which must be there: a file cut short is an error,
     not a quietly shorter CSV.
     """
-    markers = START_MARKERS[kind]
     offset = 0
     pending: list[bytes] = []
     pending_size = 0
@@ -125,7 +157,7 @@ def iter_chunks(
         pending, pending_size = [], 0
         if not block:
             break
-        cut = max(buffer.rfind(marker) for marker in markers)
+        cut = last_start(buffer, kind)
         if cut <= 0:  # one record bigger than a chunk: keep reading
             tail = buffer
             continue
@@ -148,18 +180,24 @@ def _last_chunk(data: bytes, offset: int, path: Path, kind: str) -> Iterator[Chu
 
 
 def iter_chunks_into(
-    stream: BinaryIO, path: Path, kind: str, ring: SharedRing, read_size: int = 1 << 20
+    stream: BinaryIO,
+    path: Path,
+    kind: str,
+    ring: SharedRing,
+    read_size: int = 1 << 20,
+    size: int | None = None,
 ) -> Iterator[Chunk]:
     """`iter_chunks`, reading each chunk straight into the next slot of `ring` and yielding
     Chunk(offset, (start, length)): no copy of the chunk in this process. A slot is rewritten
-    `ring.slots` chunks later (see `parallel.ordered_map`). The last chunk, and a record
-    bigger than a slot, travel as bytes."""
-    markers = START_MARKERS[kind]
-    size, mapping = ring.slot_size, ring.map
+    `ring.slots` chunks later (see `parallel.Workers.map`). Chunks are cut from up to `size`
+    bytes (default and at most: the slot size). The last chunk, and a record bigger than
+    that, travel as bytes."""
+    mapping = ring.map
+    size = min(size or ring.slot_size, ring.slot_size)
     offset, slot, carry = 0, 0, b""
     while True:
         if len(carry) < size:
-            start = slot * size
+            start = slot * ring.slot_size
             ring.view[start : start + len(carry)] = carry
             filled = len(carry) + read_into(
                 stream, ring.view[start + len(carry) : start + size], path
@@ -167,7 +205,7 @@ def iter_chunks_into(
             if filled < size:  # end of the stream
                 yield from _last_chunk(mapping[start : start + filled], offset, path, kind)
                 return
-            cut = max(mapping.rfind(marker, start, start + filled) for marker in markers) - start
+            cut = last_start(mapping, kind, start, start + filled) - start
             if cut > 0:
                 carry = mapping[start + cut : start + filled]
                 yield Chunk(offset, (start, cut))
@@ -181,7 +219,7 @@ def iter_chunks_into(
                 yield from _last_chunk(carry, offset, path, kind)
                 return
             carry += block
-            cut = max(carry.rfind(marker) for marker in markers)
+            cut = last_start(carry, kind)
             if cut > 0:
                 yield Chunk(offset, carry[:cut])
                 offset += cut
