@@ -31,7 +31,11 @@ _TITLE_SUFFIX = re.compile(
     )\s*$""",
     re.X,
 )
+_TITLE_SUFFIX_ENDS = frozenset("\"'hn.)")
+"""The last character of every _TITLE_SUFFIX match (text is stripped before it is tried)."""
 _COMPILATION_WORDS = ("various", "soundtrack", "compilation", "v/a", "v.a.")
+_COMPILATION = re.compile("|".join(re.escape(word) for word in _COMPILATION_WORDS))
+"""Any of the words anywhere in the text (one search instead of five `in` tests)."""
 _WORDS = re.compile(r"[^\W_]+")
 """Letters and digits of any script: punctuation separates words, CJK names keep theirs."""
 
@@ -41,11 +45,15 @@ def strip_accents(text: str) -> str:
     if text.isascii():  # fast path: most names; NFKD of ASCII is itself
         return text
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if decomposed.isascii():  # combining marks are never ASCII
+        return decomposed
+    return "".join([ch for ch in decomposed if not unicodedata.combining(ch)])
 
 
 def _base(text: str) -> str:
-    return _SPACES.sub(" ", strip_accents(text).lower()).strip()
+    # str.split() splits on exactly the characters \s matches (str.isspace), so this is
+    # _SPACES.sub(" ", ...).strip() without the regex
+    return " ".join(strip_accents(text).lower().split())
 
 
 @lru_cache(maxsize=1 << 18)
@@ -56,14 +64,24 @@ def normalize_artist(name: str) -> str:
     (also Los/Las/Les/La/Le/El/Die/Der/Das), "&" -> "and", no apostrophes, single spaces.
     """
     text = _base(name)
-    while True:
+    # The regexes run only when the text has their anchor character: the result is the same,
+    # the cost of a name without suffix, comma, "&" or apostrophe is a few `in` tests.
+    while text.endswith((")", "]")):
         stripped = _CATALOG_SUFFIX.sub("", _DISCOGS_SUFFIX.sub("", text)).strip()
         if stripped == text:
             break
         text = stripped
-    match = _TRAILING_ARTICLE.match(text)
+    match = _TRAILING_ARTICLE.match(text) if "," in text else None
     if match:
-        text = f"{match['article']} {match['body']}"
+        return _and_no_apostrophes(f"{match['article']} {match['body']}", clean=False)
+    return _and_no_apostrophes(text)
+
+
+def _and_no_apostrophes(text: str, *, clean: bool = True) -> str:
+    """ "&" -> "and", apostrophes dropped, single spaces; `clean` text is single-spaced and
+    stripped already, so without "&" or an apostrophe it is returned as it is."""
+    if clean and "&" not in text and _APOSTROPHES.search(text) is None:
+        return text
     text = _AMPERSAND.sub(" and ", text)
     text = _APOSTROPHES.sub("", text)
     return _SPACES.sub(" ", text).strip()
@@ -93,19 +111,18 @@ def normalize_title(title: str) -> str:
     "(lp)", "(2lp)" and "(remastered)".
     """
     text = _base(title)
-    while True:
+    while text[-1:] in _TITLE_SUFFIX_ENDS:
         stripped = _TITLE_SUFFIX.sub("", text).strip()
         if stripped == text or not stripped:
             break
         text = stripped
-    text = _AMPERSAND.sub(" and ", text)
-    text = _APOSTROPHES.sub("", text)
-    return _SPACES.sub(" ", text).strip()
+    return _and_no_apostrophes(text)
 
 
 @lru_cache(maxsize=1 << 16)
 def is_compilation_artist(name: str) -> bool:
     """True for credits like "Various", "Various Artists", "V/A", "Soundtrack"."""
     text = _base(name)
-    text = _DISCOGS_SUFFIX.sub("", text).strip()
-    return any(word in text for word in _COMPILATION_WORDS)
+    if text.endswith(")"):
+        text = _DISCOGS_SUFFIX.sub("", text).strip()
+    return _COMPILATION.search(text) is not None

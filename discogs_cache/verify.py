@@ -21,40 +21,20 @@ from discogs_cache.library.catalog import CatalogEntry, read_catalog
 from discogs_cache.matcher import (
     ArtistMappings,
     Classification,
-    Credit,
     Decision,
-    ReleaseRecord,
     build_index,
-    classify_releases,
+    classify_rows,
     load_mappings,
     write_template,
 )
 from discogs_cache.schema import CACHE_TABLES
 
-
-def read_releases(conn: psycopg.Connection) -> list[ReleaseRecord]:
-    """Every release with its main credits (extra=0), in id order, in one pass."""
-    releases: list[ReleaseRecord] = []
-    current: tuple[int, str] | None = None
-    credits: list[Credit] = []
-    cur = conn.cursor(name="discogs_verify_releases")
-    cur.itersize = 20_000
-    cur.execute(
-        "SELECT r.id, r.title, ra.artist_name, ra.artist_id FROM release r "
-        "LEFT JOIN release_artist ra ON ra.release_id = r.id AND ra.extra = 0 "
-        "ORDER BY r.id, ra.artist_name"
-    )
-    for rid, title, name, artist_id in cur:
-        if current is None or current[0] != rid:
-            if current is not None:
-                releases.append(ReleaseRecord(current[0], current[1], tuple(credits)))
-            current, credits = (rid, title), []
-        if name is not None:
-            credits.append(Credit(name, artist_id or None))
-    if current is not None:
-        releases.append(ReleaseRecord(current[0], current[1], tuple(credits)))
-    cur.close()
-    return releases
+RELEASE_ROWS = (
+    "SELECT r.id, r.title, ra.artist_name, ra.artist_id FROM release r "
+    "LEFT JOIN release_artist ra ON ra.release_id = r.id AND ra.extra = 0 "
+    "ORDER BY r.id, ra.artist_name"
+)
+"""Every release with its main credits (extra=0), one row per credit, in id order."""
 
 
 def read_aliases(conn: psycopg.Connection) -> dict[int, list[str]]:
@@ -70,17 +50,22 @@ def classify_cache(
     catalog_entries: Sequence[CatalogEntry],
     mappings: ArtistMappings | None = None,
 ) -> Classification:
-    """Classify every release of the cache at `url` (read-only)."""
-    with database_errors(url, "cannot read the cache"), connect(url) as conn:
-        conn.read_only = True
-        with progress.timed("verify: read releases"):
-            releases = read_releases(conn)
+    """Classify every release of the cache at `url` (read-only).
+
+    The rows of one query stream from a server-side cursor straight into the classifier: no
+    object per release is built before its verdict."""
+    with progress.timed("verify: classify releases"):
+        index = build_index(catalog_entries)
+        with database_errors(url, "cannot read the cache"), connect(url) as conn:
+            conn.read_only = True
             aliases = read_aliases(conn)
-        conn.rollback()
-    with progress.timed(f"verify: classify {len(releases):,} releases"):
-        return classify_releases(
-            build_index(catalog_entries), releases, aliases=aliases, mappings=mappings
-        )
+            with conn.cursor(name="discogs_verify_releases", binary=True) as cur:
+                cur.itersize = 20_000
+                cur.execute(RELEASE_ROWS)
+                classification = classify_rows(index, cur, aliases=aliases, mappings=mappings)
+            conn.rollback()
+    progress.note(f"verify: {len(classification.verdicts):,} releases classified")
+    return classification
 
 
 @dataclass

@@ -9,6 +9,7 @@ from discogs_cache.matcher.classify import (
     ReleaseRecord,
     Verdict,
     classify_releases,
+    classify_rows,
 )
 from discogs_cache.matcher.library_index import LibraryIndex, build_index
 from discogs_cache.matcher.mappings import ArtistMappings, load_mappings, write_template
@@ -25,6 +26,7 @@ __all__ = [
     "Verdict",
     "build_index",
     "classify_releases",
+    "classify_rows",
     "load_mappings",
     "write_template",
 ]

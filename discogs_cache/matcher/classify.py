@@ -1,9 +1,10 @@
 """Classify releases as KEEP / REVIEW / PRUNE against the library index (SPEC step 7).
 
 Work is shared, not repeated: every distinct credit is resolved to library artists once
-(exact key, its Discogs aliases by artist id, or one fuzzy search over the artist keys), and
-every distinct (library artist, title) pair is scored once, so pressings of one album cost
-a dictionary lookup.
+(exact key, its Discogs aliases by artist id, or one fuzzy search over the artist keys),
+every distinct title is normalized once, every distinct (library artist, normalized title)
+pair is scored once, and every distinct (title, credits) release gets its verdict once, so
+the other pressings of an album cost a dictionary lookup and a tuple.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
-from rapidfuzz import fuzz, process
-
+from discogs_cache.matcher.compilations import Best, Compilations
+from discogs_cache.matcher.gcpause import paused_gc
 from discogs_cache.matcher.library_index import LibraryAlbum, LibraryIndex
 from discogs_cache.matcher.mappings import ArtistMappings
 from discogs_cache.matcher.rules import (
@@ -22,6 +24,7 @@ from discogs_cache.matcher.rules import (
     COMPILATION_SCORE,
     SOUNDTRACK_SCORE,
     Decision,
+    Text,
     artist_score,
     best_title_score,
     decide,
@@ -30,9 +33,9 @@ from discogs_cache.matcher.rules import (
 from discogs_cache.normalize import artist_key, is_compilation_artist
 
 
-@dataclass(frozen=True)
-class Credit:
-    """A main-artist credit (release_artist with extra=0)."""
+class Credit(NamedTuple):
+    """A main-artist credit (release_artist with extra=0); a tuple, so that a release's
+    credits are a cheap dictionary key."""
 
     name: str
     artist_id: int | None = None
@@ -45,9 +48,9 @@ class ReleaseRecord:
     credits: tuple[Credit, ...] = ()
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """Why a release got its decision: the deciding credit and its best library match."""
+class Verdict(NamedTuple):
+    """Why a release got its decision: the deciding credit and its best library match.
+    A tuple: one is built per release."""
 
     release_id: int
     decision: Decision
@@ -58,26 +61,37 @@ class Verdict:
     reason: str = ""
 
 
+Outcome = tuple[Decision, float, str | None, str | None, str | None, str]
+"""A verdict without its release id: what every release with that title and credits gets."""
+
+ReleaseRow = tuple[int, str, str | None, int | None]
+"""(release id, title, main artist name or None, artist id or None), one per credit."""
+
+
 @dataclass
 class Classification:
     """Per-release verdicts; the id sets are what prune, copy-to and dedup consume."""
 
     verdicts: list[Verdict] = field(default_factory=list)
 
-    def _ids(self, decision: Decision) -> frozenset[int]:
-        return frozenset(v.release_id for v in self.verdicts if v.decision == decision)
+    @cached_property
+    def _by_decision(self) -> dict[Decision, list[int]]:
+        groups: dict[Decision, list[int]] = {d: [] for d in Decision}
+        for v in self.verdicts:
+            groups[v.decision].append(v.release_id)
+        return groups
 
     @cached_property
     def keep_ids(self) -> frozenset[int]:
-        return self._ids(Decision.KEEP)
+        return frozenset(self._by_decision[Decision.KEEP])
 
     @cached_property
     def review_ids(self) -> frozenset[int]:
-        return self._ids(Decision.REVIEW)
+        return frozenset(self._by_decision[Decision.REVIEW])
 
     @cached_property
     def prune_ids(self) -> frozenset[int]:
-        return self._ids(Decision.PRUNE)
+        return frozenset(self._by_decision[Decision.PRUNE])
 
     @property
     def retain_ids(self) -> frozenset[int]:
@@ -85,10 +99,21 @@ class Classification:
         return self.keep_ids | self.review_ids
 
     def counts(self) -> dict[str, int]:
-        return {d.name: sum(1 for v in self.verdicts if v.decision == d) for d in Decision}
+        return {d.name: len(self._by_decision[d]) for d in Decision}
 
 
-_Best = tuple[float, LibraryAlbum | None]
+_Candidate = tuple[str, float, str]
+"""A library artist key a credit stands for, the artist score and the reason it names."""
+
+
+class _Compilation:
+    """The plan of a "Various" credit: its releases are matched by title alone."""
+
+
+_COMPILATION = _Compilation()
+_Plan = tuple[_Candidate, ...] | Decision | _Compilation
+"""What a credit is, whatever the title: library candidates, a mapped decision, or a
+compilation credit."""
 
 
 class Classifier:
@@ -104,11 +129,12 @@ class Classifier:
         self.aliases = aliases or {}
         self.mappings = mappings or ArtistMappings()
         self._resolved: dict[str, list[tuple[str, float]]] = {}
-        self._titles: dict[tuple[str, str], _Best] = {}
-        self._comp: dict[str, _Best] = {}
-        # token_sort_ratio re-sorts both strings on every call; sorting the library side once
-        # and scoring with ratio gives the same scores for a fraction of the work.
-        self._comp_choices = [_sorted_tokens(a.forms[0].compare) for a in index.compilations]
+        self._plans: dict[tuple[str, int | None], _Plan] = {}
+        self._forms: dict[str, tuple[str, tuple[Text, ...]]] = {}
+        self._titles: dict[tuple[str, str], Best] = {}
+        self._credits: dict[tuple[str, int | None, str], Outcome] = {}
+        self._releases: dict[tuple[object, ...], Outcome] = {}
+        self.compilations = Compilations(index.compilations)
 
     def resolve(self, key: str) -> list[tuple[str, float]]:
         """Library artist keys a credit key stands for, with the artist score."""
@@ -123,100 +149,131 @@ class Classifier:
         self._resolved[key] = found
         return found
 
-    def title_match(self, library_key: str, title: str) -> _Best:
-        memo = (library_key, title)
-        best = self._titles.get(memo)
-        if best is None:
-            forms = title_forms(title)
-            best = (0.0, None)
-            for album in self.index.albums_of(library_key) or ():
-                score = best_title_score(forms, album.forms)
-                if score > best[0]:
-                    best = (score, album)
-            self._titles[memo] = best
+    def title_match(self, library_key: str, forms: tuple[Text, ...]) -> Best:
+        """The library artist's album nearest the title (the first on a tie)."""
+        best: Best = (0.0, None)
+        for album in self.index.albums_of(library_key) or ():
+            score = best_title_score(forms, album.forms)
+            if score > best[0]:
+                best = (score, album)
         return best
 
-    def compilation_match(self, title: str) -> _Best:
-        best = self._comp.get(title)
-        if best is None:
-            forms = title_forms(title)
-            best = (0.0, None)
-            if forms and self._comp_choices:
-                hits = {
-                    i
-                    for form in forms
-                    for _, _, i in process.extract(
-                        _sorted_tokens(form.compare), self._comp_choices, scorer=fuzz.ratio, limit=5
-                    )
-                }
-                for i in hits:
-                    album = self.index.compilations[i]
-                    score = best_title_score(forms, album.forms)
-                    if score > best[0]:
-                        best = (score, album)
-            self._comp[title] = best
-        return best
-
-    def credit_verdict(self, release: ReleaseRecord, credit: Credit) -> Verdict:
-        if is_compilation_artist(credit.name):
-            score, album = self.compilation_match(release.title)
-            decision = decide(score, keep=COMPILATION_SCORE, review=101.0)
-            return _verdict(release, decision, score, credit, album, "compilation title")
-        override = self.mappings.decision_for(credit.name)
+    def _plan(self, name: str, artist_id: int | None) -> _Plan:
+        """What a credit is, decided once per distinct (name, artist id)."""
+        if is_compilation_artist(name):
+            return _COMPILATION
+        override = self.mappings.decision_for(name) if self.mappings else None
         if override is not None:
-            return _verdict(release, override, 100.0, credit, None, "artist mappings")
-        best = Verdict(release.id, Decision.PRUNE, 0.0, credit.name, reason="no library artist")
-        keys = [artist_key(credit.name)]
-        if credit.artist_id is not None:
-            keys += [artist_key(alias) for alias in self.aliases.get(credit.artist_id, ())]
-        resolved = 0
+            return override
+        keys = [artist_key(name)]
+        if artist_id is not None:
+            keys += [artist_key(alias) for alias in self.aliases.get(artist_id, ())]
+        candidates = []
         for key in dict.fromkeys(k for k in keys if k):
             for library_key, a_score in self.resolve(key):
-                resolved += 1
-                t_score, album = self.title_match(library_key, release.title)
-                combined = math.sqrt(a_score * t_score)
-                decision = min(decide(t_score), decide(combined))
                 reason = "artist" if key == keys[0] else "alias"
                 if a_score < 100:
                     reason = f"fuzzy {reason}"
-                candidate = _verdict(release, decision, combined, credit, album, reason)
-                if (candidate.decision, candidate.score) > (best.decision, best.score):
-                    best = candidate
-        if not resolved:
+                candidates.append((library_key, a_score, reason))
+        return tuple(candidates)
+
+    def _credit_outcome(
+        self, name: str, artist_id: int | None, tkey: str, forms: tuple[Text, ...]
+    ) -> Outcome:
+        plan = self._plans.get((name, artist_id))
+        if plan is None:
+            plan = self._plans[name, artist_id] = self._plan(name, artist_id)
+        if isinstance(plan, _Compilation):
+            score, album = self.compilations.match(tkey, forms)
+            decision = decide(score, keep=COMPILATION_SCORE, review=101.0)
+            return _outcome(decision, score, name, album, "compilation title")
+        if isinstance(plan, Decision):
+            return _outcome(plan, 100.0, name, None, "artist mappings")
+        best: Outcome = (Decision.PRUNE, 0.0, name, None, None, "no library artist")
+        titles = self._titles
+        for library_key, a_score, reason in plan:
+            match = titles.get((library_key, tkey))
+            if match is None:
+                match = titles[library_key, tkey] = self.title_match(library_key, forms)
+            t_score, album = match
+            combined = math.sqrt(a_score * t_score)
+            # decide() is monotonic: the lower of the two decisions is the lower score's
+            decision = decide(min(t_score, combined))
+            score = round(combined, 1)
+            if (decision, score) > (best[0], best[1]):
+                best = _outcome(decision, score, name, album, reason)
+        if not plan and self.compilations.may_reach(forms, SOUNDTRACK_SCORE):
             # Soundtracks are filed as "Soundtrack" but credited to a composer or band.
-            score, album = self.compilation_match(release.title)
+            score, album = self.compilations.match(tkey, forms)
             if score >= SOUNDTRACK_SCORE:
-                return _verdict(release, Decision.REVIEW, score, credit, album, "title only")
+                return _outcome(Decision.REVIEW, score, name, album, "title only")
         return best
 
-    def classify(self, release: ReleaseRecord) -> Verdict:
-        """The best verdict over the release's main credits (KEEP > REVIEW > PRUNE)."""
-        if not release.credits:
-            score, album = self.compilation_match(release.title)
+    def outcome(self, title: str, credits: tuple[tuple[str, int | None], ...]) -> Outcome:
+        """The best outcome over the release's main credits (KEEP > REVIEW > PRUNE; the
+        first credit on a tie). Memo tables at every level: release, (credit, title),
+        credit, (library artist, title), title."""
+        # one credit (most releases): a flat key, cheaper to hash than a nested tuple
+        memo = (title, *credits[0]) if len(credits) == 1 else (title, credits)
+        out = self._releases.get(memo)
+        if out is not None:
+            return out
+        prepared = self._forms.get(title)
+        if prepared is None:
+            prepared = self._forms[title] = _prepared_title(title)
+        tkey, forms = prepared
+        if not credits:
+            score, album = self.compilations.match(tkey, forms)
             decision = decide(score, keep=COMPILATION_SCORE, review=101.0)
-            return _verdict(release, decision, score, None, album, "no credit: title only")
-        verdicts = [self.credit_verdict(release, c) for c in release.credits]
-        return max(verdicts, key=lambda v: (v.decision, v.score))
+            out = _outcome(decision, score, None, album, "no credit: title only")
+        for name, artist_id in credits:
+            one = self._credits.get((name, artist_id, tkey))
+            if one is None:
+                one = self._credit_outcome(name, artist_id, tkey, forms)
+                self._credits[name, artist_id, tkey] = one
+            if out is None or (one[0], one[1]) > (out[0], out[1]):
+                out = one
+        assert out is not None
+        self._releases[memo] = out
+        return out
+
+    def classify(self, release: ReleaseRecord) -> Verdict:
+        return Verdict(release.id, *self.outcome(release.title, release.credits))
+
+    def classify_rows(self, rows: Iterable[ReleaseRow]) -> list[Verdict]:
+        """Verdicts for rows grouped by release id (a release's credits adjacent, in credit
+        order); no per-row objects beyond the credit tuples."""
+        verdicts: list[Verdict] = []
+        append, outcome = verdicts.append, self.outcome
+        current: int | None = None
+        title = ""
+        credits: tuple[tuple[str, int | None], ...] = ()
+        for rid, row_title, name, artist_id in rows:
+            if rid != current:
+                if current is not None:
+                    append(Verdict(current, *outcome(title, credits)))
+                current, title, credits = rid, row_title, ()
+            if name is not None:
+                credits += ((name, artist_id or None),)
+        if current is not None:
+            append(Verdict(current, *outcome(title, credits)))
+        return verdicts
 
 
-def _sorted_tokens(text: str) -> str:
-    """The string token_sort_ratio compares: whitespace-split words, sorted, space-joined."""
-    return " ".join(sorted(text.split()))
+def _prepared_title(title: str) -> tuple[str, tuple[Text, ...]]:
+    """The title's forms and a key naming them: titles that normalize alike (pressings with
+    and without "(Remastered)") share every score."""
+    forms = title_forms(title)
+    return "|".join(f.compare for f in forms), forms
 
 
-def _verdict(
-    release: ReleaseRecord,
-    decision: Decision,
-    score: float,
-    credit: Credit | None,
-    album: LibraryAlbum | None,
-    reason: str,
-) -> Verdict:
-    return Verdict(
-        release.id,
+def _outcome(
+    decision: Decision, score: float, credit: str | None, album: LibraryAlbum | None, reason: str
+) -> Outcome:
+    return (
         decision,
         round(score, 1),
-        credit.name if credit else None,
+        credit,
         album.artist if album else None,
         album.title if album else None,
         reason,
@@ -235,5 +292,21 @@ def classify_releases(
     One process on purpose: forking workers was measured slower (copy-on-write of the
     refcounted index and split memo caches cost more CPU than the second core gave back).
     """
-    classifier = Classifier(index, aliases, mappings)
-    return Classification([classifier.classify(r) for r in releases])
+    with paused_gc():  # the memo tables are dropped inside: see gcpause
+        classifier = Classifier(index, aliases, mappings)
+        verdicts = [classifier.classify(r) for r in releases]
+        del classifier
+        return Classification(verdicts)
+
+
+def classify_rows(
+    index: LibraryIndex,
+    rows: Iterable[ReleaseRow],
+    *,
+    aliases: Mapping[int, Iterable[str]] | None = None,
+    mappings: ArtistMappings | None = None,
+) -> Classification:
+    """`classify_releases` for (release id, title, artist name, artist id) rows, as the
+    cache's query returns them, so no ReleaseRecord is built per release."""
+    with paused_gc():
+        return Classification(Classifier(index, aliases, mappings).classify_rows(rows))

@@ -10,16 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from discogs_cache.library.catalog import CatalogEntry
+from discogs_cache.matcher.gcpause import paused_gc
 from discogs_cache.matcher.rules import Text, title_forms
 from discogs_cache.normalize import artist_key, is_compilation_artist
 
 _SPLIT = re.compile(r"\s*(?:&|\band\b|/|;|\bwith\b|\bfeat\.?|\bfeaturing\b)\s*", re.I)
 
 
-@dataclass(frozen=True)
-class LibraryAlbum:
+class LibraryAlbum(NamedTuple):
     artist: str
     title: str
     forms: tuple[Text, ...]
@@ -33,8 +34,13 @@ class LibraryIndex:
     components: dict[str, list[LibraryAlbum]] = field(default_factory=dict)
     compilations: list[LibraryAlbum] = field(default_factory=list)
     display: dict[str, str] = field(default_factory=dict)
-    near: dict[str, set[str]] = field(default_factory=dict)
-    """Deletion variant / sorted-word form -> library artist keys (the fuzzy artist index)."""
+    near: dict[str, str] = field(default_factory=dict)
+    """Deletion variant / sorted-word form -> a library artist key (the fuzzy artist index);
+    a plain string because few variants are shared: the other keys of a shared one are in
+    `near_more`. 300k one-element sets cost more to build than the rest of the index."""
+    near_more: dict[str, list[str]] = field(default_factory=dict)
+    neighbors: dict[str, set[str]] = field(default_factory=dict)
+    """Library artist key -> the other library keys it shares a fuzzy variant with."""
     albums: int = 0
 
     @property
@@ -47,12 +53,29 @@ class LibraryIndex:
     def near_keys(self, key: str) -> set[str]:
         """Library artist keys one edit (or a word order) away from `key`: candidates only,
         the caller scores them. A symmetric-deletion index finds substitutions, insertions,
-        deletions and transpositions with a few hash lookups instead of a scan of 8k names."""
+        deletions and transpositions with a few hash lookups instead of a scan of 8k names.
+        A library key's own candidates were found when it was indexed (`neighbors`)."""
+        if key in self.by_artist:
+            return set(self.neighbors.get(key, ()))
         found: set[str] = set()
-        for variant in fuzzy_variants(key):
-            found |= self.near.get(variant, set())
+        near, more = self.near, self.near_more
+        for variant in near.keys() & fuzzy_variants(key):  # one C-level pass, usually empty
+            found.add(near[variant])
+            if variant in more:
+                found.update(more[variant])
         found.discard(key)
         return found
+
+    def add_near(self, key: str) -> None:
+        """Index library artist `key` (of `by_artist`, each once) under its fuzzy variants."""
+        for variant in fuzzy_variants(key):
+            first = self.near.setdefault(variant, key)
+            if first != key:
+                more = self.near_more.setdefault(variant, [])
+                for other in (first, *more):
+                    self.neighbors.setdefault(key, set()).add(other)
+                    self.neighbors.setdefault(other, set()).add(key)
+                more.append(key)
 
 
 MIN_FUZZY_LEN = 5
@@ -64,12 +87,17 @@ def fuzzy_variants(key: str) -> set[str]:
     variants = {" ".join(sorted(key.split()))}
     if len(key) >= MIN_FUZZY_LEN:
         variants.add(key)
-        variants.update(key[:i] + key[i + 1 :] for i in range(len(key)))
+        variants.update([key[:i] + key[i + 1 :] for i in range(len(key))])
     return variants
 
 
 def build_index(entries: Iterable[CatalogEntry]) -> LibraryIndex:
     """Index catalog rows; alternate artist names point at the same albums."""
+    with paused_gc():
+        return _build_index(entries)
+
+
+def _build_index(entries: Iterable[CatalogEntry]) -> LibraryIndex:
     index = LibraryIndex()
     seen: set[tuple[str, str]] = set()
     for entry in entries:
@@ -104,6 +132,5 @@ def build_index(entries: Iterable[CatalogEntry]) -> LibraryIndex:
                 if part_key and part_key != key and len(part_key) > 2:
                     index.components.setdefault(part_key, []).append(album)
     for key in index.by_artist:
-        for variant in fuzzy_variants(key):
-            index.near.setdefault(variant, set()).add(key)
+        index.add_near(key)
     return index

@@ -13,9 +13,9 @@ partner ("... In America" vs "... In The West").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
+from typing import NamedTuple
 
 from rapidfuzz import fuzz
 
@@ -60,25 +60,40 @@ _CORE_CUT = re.compile(r"\s*(?:[(\[{].*|\s[-–—:/]\s.*)$")
 """A trailing "(...)", "[...]" or " - subtitle": edition notes Discogs titles carry."""
 
 
-@dataclass(frozen=True)
-class Text:
-    """A name or title prepared for scoring: compare string, word set, number tokens."""
+class Text(NamedTuple):
+    """A name or title prepared for scoring: compare string, word set, number tokens, and
+    the words sorted (what token_sort_ratio compares; the same object as `compare` when the
+    words are in order already, so that the second ratio can be skipped). A tuple: one is
+    built per distinct title and read in every comparison."""
 
     compare: str
     words: frozenset[str]
     numbers: tuple[str, ...]
+    sorted_words: str
 
 
 def prepare(normalized: str) -> Text:
     words = _WORD.findall(normalized)
     numbers = tuple(sorted(w for w in words if w.isdigit() or w in _ROMAN))
-    return Text(" ".join(words), frozenset(words), numbers)
+    compare = " ".join(words)
+    sorted_words = " ".join(sorted(words))
+    return Text(
+        compare,
+        frozenset(words),
+        numbers,
+        compare if sorted_words == compare else sorted_words,
+    )
 
 
 @lru_cache(maxsize=1 << 18)
 def title_forms(title: str) -> tuple[Text, ...]:
     """The normalized title, plus its core without a trailing parenthetical or subtitle."""
-    normalized = normalize_title(title)
+    return forms_of_normalized(normalize_title(title))
+
+
+@lru_cache(maxsize=1 << 18)
+def forms_of_normalized(normalized: str) -> tuple[Text, ...]:
+    """`title_forms` of a normalized title: shared by the titles that normalize alike."""
     forms = [prepare(normalized)]
     core = _CORE_CUT.sub("", normalized).strip()
     if core and core != normalized:
@@ -107,19 +122,33 @@ def unpaired(a: frozenset[str], b: frozenset[str]) -> bool:
 def pair_score(a: Text, b: Text) -> float:
     """Similarity 0-100 of two prepared titles/names, with the nesting, number and
     unpaired-word guards (applied only when they could change the decision)."""
-    if a.compare == b.compare:
-        return 100.0
-    score = max(fuzz.ratio(a.compare, b.compare), fuzz.token_sort_ratio(a.compare, b.compare))
-    if score < REVIEW_SCORE:
-        return score
-    if a.numbers != b.numbers or nested(a.words, b.words) or unpaired(a.words, b.words):
-        return min(GUARDED_SCORE, score)
-    return score
+    return best_title_score((a,), (b,))
 
 
 def best_title_score(forms: tuple[Text, ...], candidates: tuple[Text, ...]) -> float:
-    """Best score of any form of a release title against any form of a library title."""
-    return max((pair_score(f, c) for f in forms for c in candidates), default=0.0)
+    """Best score of any form of a release title against any form of a library title.
+
+    The score of a pair is the better of ratio and token_sort_ratio (the ratio of the
+    sorted words, skipped when both sides are sorted already); a pair that reaches REVIEW
+    is vetoed down to GUARDED_SCORE by a guard. Guards are evaluated only for a pair that
+    could raise the best (they only lower a score): the result is the same, cheaper."""
+    best = 0.0
+    for a in forms:
+        for b in candidates:
+            if a.compare == b.compare:
+                return 100.0  # nothing scores higher
+            score = fuzz.ratio(a.compare, b.compare)
+            if a.sorted_words is not a.compare or b.sorted_words is not b.compare:
+                score = max(score, fuzz.ratio(a.sorted_words, b.sorted_words))
+            if score <= best:
+                continue
+            if score >= REVIEW_SCORE and (
+                a.numbers != b.numbers or nested(a.words, b.words) or unpaired(a.words, b.words)
+            ):
+                score = min(GUARDED_SCORE, score)
+            if score > best:
+                best = score
+    return best
 
 
 def artist_score(key: str, library_key: str) -> float:

@@ -16,16 +16,22 @@ from discogs_cache.matcher import (
     ReleaseRecord,
     build_index,
     classify_releases,
+    classify_rows,
     load_mappings,
     write_template,
 )
+from discogs_cache.matcher.compilations import Compilations
+from discogs_cache.matcher.library_index import fuzzy_variants
 from discogs_cache.matcher.rules import (
+    COMPILATION_SCORE,
+    SOUNDTRACK_SCORE,
     best_title_score,
     pair_score,
     prepare,
     title_forms,
 )
 from discogs_cache.normalize import artist_key
+from tests.data.eval.eval_set import COMPILATION_RELEASES, OTHER_COMPILATIONS, build_eval_set
 
 LIBRARY = [
     CatalogEntry(1, "Abbey Road", "Beatles, The"),
@@ -201,3 +207,54 @@ def test_load_mappings_roundtrip_and_errors(tmp_path: Path) -> None:
         load_mappings(path)
     with pytest.raises(InputError, match="not found"):
         load_mappings(tmp_path / "missing.json")
+
+
+def test_soundtrack_prefilter_never_drops_a_title_that_reaches_the_score() -> None:
+    """`may_reach` skips the compilation search for most soundtrack checks; it must say
+    True for every title whose real match scores that high (and False for some others)."""
+    es = build_eval_set()
+    compilations = Compilations(build_index(es.library).compilations)
+    titles = {r.title for r in es.releases} | set(COMPILATION_RELEASES) | set(OTHER_COMPILATIONS)
+    titles |= {t[:-1] for t in titles} | {f"{t} Live" for t in titles}
+    reachable = 0
+    answers = set()
+    for title in titles:
+        forms = title_forms(title)
+        tkey = "|".join(f.compare for f in forms)
+        for score in (SOUNDTRACK_SCORE, COMPILATION_SCORE):
+            may = compilations.may_reach(forms, score)
+            answers.add(may)
+            if compilations.match(tkey, forms)[0] >= score:
+                reachable += 1
+                assert may, (title, score)
+    assert reachable >= 10 and answers == {True, False}
+
+
+def test_near_keys_of_library_and_other_keys_match_a_plain_variant_lookup() -> None:
+    es = build_eval_set()
+    index = build_index([*es.library, CatalogEntry(99, "X", "Beatle"), *LIBRARY])
+    variants: dict[str, set[str]] = {}
+    for key in index.by_artist:
+        for variant in fuzzy_variants(key):
+            variants.setdefault(variant, set()).add(key)
+    keys = set(index.by_artist) | {artist_key(c.name) for r in es.releases for c in r.credits}
+    keys |= {k[:-1] for k in keys} | {k + "s" for k in keys}
+    with_neighbors = 0
+    for key in keys:
+        expected = set().union(*(variants.get(v, set()) for v in fuzzy_variants(key))) - {key}
+        assert index.near_keys(key) == expected, key
+        with_neighbors += bool(expected) and key in index.by_artist
+    assert with_neighbors >= 2  # "beatle" / "beatles" at least
+
+
+def test_classify_rows_matches_classify_releases() -> None:
+    es = build_eval_set()
+    index = build_index(es.library)
+    rows = [(r.id, r.title, c.name, c.artist_id) for r in es.releases for c in r.credits] + [
+        (r.id, r.title, None, None) for r in es.releases if not r.credits
+    ]
+    rows.sort(key=lambda row: row[0])  # stable: credits keep their order
+    by_rows = classify_rows(index, rows, aliases=es.aliases)
+    by_records = classify_releases(index, es.releases, aliases=es.aliases)
+    assert by_rows.verdicts == by_records.verdicts
+    assert len(by_rows.verdicts) == len(es.releases)

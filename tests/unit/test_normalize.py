@@ -29,6 +29,9 @@ from discogs_cache.normalize import (
         ("Guns N' Roses", "guns n roses"),
         ("Guns N’ Roses", "guns n roses"),
         ("  Sonic   Youth ", "sonic youth"),
+        ("Cult , The", "the cult"),  # the space before the comma does not survive
+        ("Smiths, The (2)", "the smiths"),
+        ("Mamas & Papas, The", "the mamas and papas"),
     ],
 )
 def test_normalize_artist(raw: str, expected: str) -> None:
@@ -51,6 +54,8 @@ def test_normalize_artist(raw: str, expected: str) -> None:
         ("Untitled (3)", "untitled"),
         ("Ágætis Byrjun", "agætis byrjun"),
         ("(EP)", "(ep)"),  # never strip a title to nothing
+        ("Rock 'n' Roll 7\"", "rock n roll"),
+        ("Night & Day (Reissue)", "night and day"),
     ],
 )
 def test_normalize_title(raw: str, expected: str) -> None:
