@@ -27,6 +27,7 @@ from discogs_cache.matcher import (
     load_mappings,
     write_template,
 )
+from discogs_cache.matcher.library_index import LibraryIndex
 from discogs_cache.schema import CACHE_TABLES
 
 RELEASE_ROWS = (
@@ -47,15 +48,17 @@ def read_aliases(conn: psycopg.Connection) -> dict[int, list[str]]:
 
 def classify_cache(
     url: str,
-    catalog_entries: Sequence[CatalogEntry],
+    library: Sequence[CatalogEntry] | LibraryIndex,
     mappings: ArtistMappings | None = None,
 ) -> Classification:
-    """Classify every release of the cache at `url` (read-only).
+    """Classify every release of the cache at `url` (read-only) against the catalog's
+    entries, or against their index when the caller built it already (the pipeline does,
+    beside the load).
 
     The rows of one query stream from a server-side cursor straight into the classifier: no
     object per release is built before its verdict."""
     with progress.timed("verify: classify releases"):
-        index = build_index(catalog_entries)
+        index = library if isinstance(library, LibraryIndex) else build_index(library)
         with database_errors(url, "cannot read the cache"), connect(url) as conn:
             conn.read_only = True
             aliases = read_aliases(conn)

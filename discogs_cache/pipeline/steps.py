@@ -20,10 +20,14 @@ from psycopg import sql
 from discogs_cache import progress
 from discogs_cache.files import write_text_atomic
 from discogs_cache.pipeline.options import RunOptions
+from discogs_cache.pipeline.prefetch import start_library_index
 from discogs_cache.pipeline.state import Fingerprint, fingerprint
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from discogs_cache.matcher.classify import Classification
+    from discogs_cache.matcher.library_index import LibraryIndex
 
 
 @dataclass
@@ -35,6 +39,8 @@ class Context:
     work_dir: Path
     csv_dir: Path
     classification: Classification | None = None
+    library_index: Future[LibraryIndex] | None = None
+    """The classifier's index of library.db, started beside the load (`prefetch`)."""
     dedup_losers: list[int] | None = None
     """Releases dedup ranked out but left for prune's swap to remove (see `dedup_step`)."""
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -143,6 +149,8 @@ def load_step(ctx: Context) -> Outcome:
     from discogs_cache.load import load
 
     inputs = fingerprint(ctx.csv_dir)
+    if ctx.library_db is not None and ctx.library_index is None:
+        ctx.library_index = start_library_index(ctx.library_db)
     summary = load(ctx.url, ctx.csv_dir, replace=True)
     rows = {t.table: t.loaded for t in summary.tables}
     skipped = {
@@ -163,7 +171,9 @@ def classify_step(ctx: Context) -> Outcome:
     assert library_db is not None
     mappings_path = ctx.options.mappings
     mappings = load_mappings(Path(mappings_path)) if mappings_path else None
-    classification = classify_cache(ctx.url, read_catalog(library_db), mappings)
+    prefetched = ctx.library_index
+    library = prefetched.result() if prefetched else read_catalog(library_db)
+    classification = classify_cache(ctx.url, library, mappings)
     save_classification(ctx.classification_file, classification)
     ctx.classification = classification
     inputs = fingerprint(library_db) + (fingerprint(Path(mappings_path)) if mappings_path else [])

@@ -190,3 +190,40 @@ def test_vacuum_step_rewrites_only_what_a_copy_swap_did_not(
         ).fetchone()
     assert (before != after) is full, "VACUUM FULL writes a new relfilenode"
     assert ("after_bytes" in outputs) is full and ("full" in outputs) is not full
+
+
+def test_unreadable_library_db_fails_in_classify_with_the_load_kept(
+    pg_url: str, demo_csvs: dict[str, Path], tmp_path: Path
+) -> None:
+    """The library index is built beside the load; a bad library.db still stops the run at
+    classify with the catalog's own error, and the loaded cache and state stay valid."""
+    from discogs_cache.errors import InputError
+
+    bad = tmp_path / "library.db"
+    bad.write_bytes(b"this is not a sqlite database" * 100)
+    state_file = tmp_path / "state.json"
+    options = RunOptions(
+        database_url=pg_url,
+        csv_dir=demo_csvs["post2024"],
+        library_db=bad,
+        state_file=state_file,
+    )
+    with pytest.raises(InputError, match="library.db"):
+        run(options)
+    state = load_state(state_file)
+    assert state is not None and list(state.steps) == ["schema", "load"]
+    assert _count(pg_url, "SELECT count(*) FROM release") > 0
+
+
+def test_classify_cache_takes_entries_or_their_index(
+    pg_url: str, demo_csvs: dict[str, Path]
+) -> None:
+    from discogs_cache.library.catalog import read_catalog
+    from discogs_cache.matcher import build_index
+    from discogs_cache.verify import classify_cache
+
+    load(pg_url, demo_csvs["pre2024"])
+    entries = read_catalog(LIBRARY)
+    by_entries = classify_cache(pg_url, entries)
+    by_index = classify_cache(pg_url, build_index(entries))
+    assert by_entries.verdicts == by_index.verdicts and by_entries.counts()["KEEP"] > 0
