@@ -12,8 +12,9 @@ releases (one rewrite of the tables instead of two).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -243,6 +244,18 @@ def _remove_losers(
     return summary
 
 
+@contextmanager
+def _engine(url: str) -> Iterator[Engine]:
+    """An engine on the migrated cache at `url`, driver errors as one-line DatabaseErrors."""
+    ensure_schema(url)
+    engine = create_engine(url)
+    try:
+        with database_errors(url, "cannot dedup"):
+            yield engine
+    finally:
+        engine.dispose()
+
+
 def dedup(
     url: str,
     *,
@@ -253,17 +266,12 @@ def dedup(
 ) -> DedupSummary:
     """Keep one release per master_id in the cache at `url`; one transaction, all or nothing."""
     hierarchy = read_label_hierarchy_csv(label_hierarchy) if label_hierarchy else None
-    ensure_schema(url)
-    engine = create_engine(url)
     start = time.perf_counter()
-    try:
-        with database_errors(url, "cannot dedup"), engine.begin() as conn:
-            progress.note(f"dedup: {describe(url)}")
-            prefs = list(label_preferences or ())
-            ranking = _rank(conn, prefs, hierarchy, preferred_release_ids or (), engine)
-            return _remove_losers(conn, *ranking, strategy=strategy, start=start)
-    finally:
-        engine.dispose()
+    with _engine(url) as engine, engine.begin() as conn:
+        progress.note(f"dedup: {describe(url)}")
+        prefs = list(label_preferences or ())
+        ranking = _rank(conn, prefs, hierarchy, preferred_release_ids or (), engine)
+        return _remove_losers(conn, *ranking, strategy=strategy, start=start)
 
 
 def dedup_losers(
@@ -279,21 +287,16 @@ def dedup_losers(
     the caller removes them (`prune(..., also_remove=losers)`), against an unchanged cache.
     """
     hierarchy = read_label_hierarchy_csv(label_hierarchy) if label_hierarchy else None
-    ensure_schema(url)
-    engine = create_engine(url)
     start = time.perf_counter()
-    try:
-        with database_errors(url, "cannot dedup"), engine.connect() as conn:
-            progress.note(f"dedup: {describe(url)} (ranking only)")
-            prefs = list(label_preferences or ())
-            summary, stored = _rank(conn, prefs, hierarchy, preferred_release_ids or (), engine)
-            lost = select(stored.c.id).where(stored.c.rank > 1).order_by(stored.c.id)
-            losers = [int(r[0]) for r in driver_rows(conn, lost)]
-            before = conn.execute(select(func.count()).select_from(Release.__table__))
-            summary.releases_before = int(before.scalar_one())
-            conn.rollback()  # read-only: the temporary tables go with the transaction
-    finally:
-        engine.dispose()
+    with _engine(url) as engine, engine.connect() as conn:
+        progress.note(f"dedup: {describe(url)} (ranking only)")
+        prefs = list(label_preferences or ())
+        summary, stored = _rank(conn, prefs, hierarchy, preferred_release_ids or (), engine)
+        lost = select(stored.c.id).where(stored.c.rank > 1).order_by(stored.c.id)
+        losers = [int(r[0]) for r in driver_rows(conn, lost)]
+        before = conn.execute(select(func.count()).select_from(Release.__table__))
+        summary.releases_before = int(before.scalar_one())
+        conn.rollback()  # read-only: the temporary tables go with the transaction
     summary.releases_removed = len(losers)
     summary.strategy = DEFERRED
     summary.seconds = time.perf_counter() - start

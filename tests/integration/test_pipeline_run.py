@@ -208,7 +208,7 @@ def test_unreadable_library_db_fails_in_classify_with_the_load_kept(
         library_db=bad,
         state_file=state_file,
     )
-    with pytest.raises(InputError, match="library.db"):
+    with pytest.raises(InputError, match=r"library\.db"):
         run(options)
     state = load_state(state_file)
     assert state is not None and list(state.steps) == ["schema", "load"]
