@@ -117,6 +117,18 @@ def create_engine(url: str, **kwargs: object) -> sa.Engine:
     return sa.create_engine(sqlalchemy_url(url), **kwargs)
 
 
+@contextmanager
+def engine_for(url: str, action: str) -> Iterator[sa.Engine]:
+    """An engine for the block, disposed after; driver errors inside become one-line
+    DatabaseErrors that start with `action`."""
+    engine = create_engine(url)
+    try:
+        with database_errors(url, action):
+            yield engine
+    finally:
+        engine.dispose()
+
+
 def ping(url: str) -> None:
     """Fail fast, with a one-line error, when the server cannot be reached."""
     with connect(url) as conn:

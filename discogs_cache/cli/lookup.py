@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from discogs_cache import query
 from discogs_cache.cli._common import CONTEXT_SETTINGS, CacheGroup, database_url_option, resolve_url
-from discogs_cache.db import create_engine, database_errors
+from discogs_cache.db import engine_for
 from discogs_cache.errors import CacheError
 from discogs_cache.progress import format_table
 
@@ -50,13 +50,8 @@ def _search_options(func: F) -> F:
 
 @contextmanager
 def _engine(database_url: str | None) -> Iterator[sa.Engine]:
-    url = resolve_url(database_url)
-    engine = create_engine(url)
-    try:
-        with database_errors(url, "cannot query the cache"):
-            yield engine
-    finally:
-        engine.dispose()
+    with engine_for(resolve_url(database_url), "cannot query the cache") as engine:
+        yield engine
 
 
 def _emit_json(value: Any) -> None:

@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 
 from discogs_cache import progress
-from discogs_cache.db import create_engine, database_errors, describe
+from discogs_cache.db import describe, engine_for
 from discogs_cache.dedup.pairing import (
     LabelHierarchy,
     driver_rows,
@@ -248,12 +248,8 @@ def _remove_losers(
 def _engine(url: str) -> Iterator[Engine]:
     """An engine on the migrated cache at `url`, driver errors as one-line DatabaseErrors."""
     ensure_schema(url)
-    engine = create_engine(url)
-    try:
-        with database_errors(url, "cannot dedup"):
-            yield engine
-    finally:
-        engine.dispose()
+    with engine_for(url, "cannot dedup") as engine:
+        yield engine
 
 
 def dedup(
