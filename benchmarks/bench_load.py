@@ -7,6 +7,12 @@ after another on one connection: what loading costs with no transforms at all. `
 into a fresh migrated database. Min and median of `--repeat` runs each (the ratios use the
 same statistic on both sides). Target: load <= 1.3x baseline. The index build (`index`,
 which the load leaves to it) is timed separately and added: load + index is printed too.
+
+Two floors put the ratio in context: the load's longest chain alone (release_track.csv
+COPYed, keyed, checked against `release` and committed by the load's own code, nothing else
+running), which no schedule can beat; and the busy core-seconds of the whole machine during
+each run (Linux /proc/stat), whose ratio divided by the cores is the best any schedule could
+reach with the same work.
 Usage: python benchmarks/bench_load.py [--releases N] [--repeat N]
 """
 
@@ -14,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import statistics
 import time
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -33,8 +41,9 @@ from synth import write_synthetic_csvs
 from discogs_cache import progress
 from discogs_cache.db import conninfo
 from discogs_cache.index import build_indexes
-from discogs_cache.load import load
-from discogs_cache.load.staging import SPECS
+from discogs_cache.load import build, load
+from discogs_cache.load.staging import SPECS, StagedFile
+from discogs_cache.load.transform import CHILD_TARGETS
 
 FILES = tuple(spec.name for spec in SPECS)
 """The CSVs `load` reads: the baseline copies exactly these."""
@@ -67,6 +76,44 @@ def bare_copy(url: str, csv_dir: Path, *, unlogged: bool = False) -> float:
         return time.perf_counter() - start
 
 
+def busy_seconds() -> float | None:
+    """Core-seconds the whole machine has spent busy so far (None off Linux)."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(run: object) -> tuple[float, float | None]:
+    """(result of `run()`, machine busy core-seconds while it ran)."""
+    before = busy_seconds()
+    result = run()  # type: ignore[operator]
+    after = busy_seconds()
+    return result, (after - before if before is not None and after is not None else None)
+
+
+def track_chain_alone(url: str, csv_dir: Path) -> float:
+    """Seconds of the load's longest chain with nothing else running, by the load's own
+    code: release_track.csv COPYed into a new table beside the loaded cache, its primary key,
+    its foreign key to the loaded `release`, commit."""
+    tag = uuid.uuid4().hex[:8]
+    b = build.Builder(url, f"bench_chain_{tag}_stage", f"bench_chain_{tag}")
+    target = next(t for t in CHILD_TARGETS if t.table == "release_track")
+    spec = next(s for s in SPECS if s.name == "release_track")
+    with psycopg.connect(conninfo(url), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(b.new)))
+        try:
+            build.prepare(b, admin, ("release_track",))
+            start = time.perf_counter()
+            build.build_direct(b, target, StagedFile(spec, csv_dir / spec.filename), lambda: None)
+            return time.perf_counter() - start
+        finally:
+            admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(b.new)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--releases", type=int, default=100_000)
@@ -78,16 +125,21 @@ def main() -> None:
     size = sum((csv_dir / f"{n}.csv").stat().st_size for n in FILES)
     print(f"# {args.releases} releases, {info.track_rows} track rows, {size / 1e6:.1f} MB of CSV")
 
-    baseline, unlogged, loaded, index_s = [], [], [], []
+    baseline, unlogged, loaded, index_s, chain = [], [], [], [], []
+    cpu: dict[str, list[float]] = {"bare": [], "load": []}
     for _ in range(args.repeat):
         with scratch_database("bench_load_bare", migrated=False) as url:
-            baseline.append(bare_copy(url, csv_dir))
+            seconds, busy = measured(lambda: bare_copy(url, csv_dir))
+            baseline.append(seconds)
+            cpu["bare"] += [busy] if busy is not None else []
             unlogged.append(bare_copy_unlogged(url, csv_dir))
         with scratch_database("bench_load") as url:
-            summary = load(url, csv_dir)
+            summary, busy = measured(lambda: load(url, csv_dir))
+            cpu["load"] += [busy] if busy is not None else []
             if not loaded or summary.seconds < min(loaded):
                 copies = ", ".join(f"{f.spec.name} {f.seconds:.2f}" for f in summary.files)
             loaded.append(summary.seconds)
+            chain.append(track_chain_alone(url, csv_dir))
             index_s.append(build_indexes(url).seconds)
             settings = server_settings(url)
     print(f"# server: {settings}")
@@ -97,6 +149,7 @@ def main() -> None:
         ("baseline bare COPY (logged tables)", baseline),
         ("bare COPY into UNLOGGED tables (for reference)", unlogged),
         ("load (staging + transforms + keys + swap)", loaded),
+        ("floor: release_track chain alone (COPY + key + foreign key + commit)", chain),
         ("index build (separately)", index_s),
         ("load + index", both),
     ):
@@ -107,6 +160,15 @@ def main() -> None:
     ratio("load / bare COPY (min)", min(loaded), min(baseline), target=1.3)
     ratio("load / bare COPY (median)", statistics.median(loaded), statistics.median(baseline))
     ratio("load / bare COPY unlogged (min)", min(loaded), min(unlogged))
+    ratio("floor: release_track chain alone / bare COPY (median)", statistics.median(chain),
+          statistics.median(baseline))  # fmt: skip
+    if cpu["bare"] and cpu["load"]:
+        cores = os.cpu_count() or 1
+        bare_cpu, load_cpu = statistics.median(cpu["bare"]), statistics.median(cpu["load"])
+        report("machine busy during bare COPY (median)", bare_cpu, "core-s")
+        report("machine busy during load (median)", load_cpu, "core-s")
+        work = ratio("load / bare COPY, busy core-seconds (median)", load_cpu, bare_cpu)
+        print(f"ratio floor: that work spread perfectly over {cores} cores: {work / cores:.2f}x")
     ratio("load + index / bare COPY (min)", min(both), min(baseline))
 
 

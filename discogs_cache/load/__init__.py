@@ -13,9 +13,7 @@ the database is exactly as it was; the private schemas are always dropped.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -32,6 +30,7 @@ from discogs_cache import migrate, progress
 from discogs_cache.db import connect, database_errors
 from discogs_cache.errors import InputError
 from discogs_cache.load import build
+from discogs_cache.load.lanes import Lanes
 from discogs_cache.load.staging import SPECS, StagedFile, read_header
 from discogs_cache.load.swapin import refuse_existing, swap_in
 from discogs_cache.load.transform import CHILD_TARGETS, TableCounts
@@ -86,8 +85,8 @@ def load(
 ) -> LoadSummary:
     """Load `csv_dir` into the cache at `url` (migrating it first); atomic, see module doc.
 
-    `workers` bounds the COPYs running at once besides release_track.csv's (default: cores,
-    at most 4)."""
+    `workers` bounds the steps (COPYs, builds) running at once besides the release_track
+    chain's (default: cores, at most 4)."""
     start = time.perf_counter()
     csv_dir = Path(csv_dir)
     files, missing = _find_files(csv_dir)
@@ -149,7 +148,7 @@ def _run(b: build.Builder, admin: psycopg.Connection, summary: LoadSummary, work
     by_name = {f.spec.name: f for f in summary.files}
     direct = {name: t for name, f in by_name.items() if (t := build.direct_target(f))}
     total = sum(f.path.stat().st_size for f in summary.files)
-    slots = threading.Semaphore(workers)
+    b.lanes = Lanes(workers)
     track_table: Future[None] = Future()
     release_box: Future[Future[TableCounts]] = Future()  # for builders started before it
 
@@ -172,13 +171,11 @@ def _run(b: build.Builder, admin: psycopg.Connection, summary: LoadSummary, work
 
         def copy(name: str) -> Any:
             if name not in direct:
-                with slots:
+                with b.lane(name):
                     return b.stage_file(by_name[name], bar.update)
             # release_track.csv, most of the bytes, starts first and at once: the longest chain
             (track_table if name == "release_track" else prepared).result()
-            slot = contextlib.nullcontext() if name == "release_track" else slots
-            f = by_name[name]
-            return build.build_copied(b, direct[name], f, release_ready, slot, bar.update)
+            return build.build_copied(b, direct[name], by_name[name], release_ready, bar.update)
 
         prepared = pool.submit(_prepare, b, admin, summary.replaced, track_table)
         order = ("release_track", "release", "release_image", "release_artist")  # critical first

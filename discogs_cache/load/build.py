@@ -10,6 +10,9 @@ adding it fails). Each builder's search_path puts the new schema first, so the t
 and the catalog's key definitions resolve to the new tables unchanged. Each builder commits
 its table; nothing live is touched until the swap (`swapin`). With wal_level=minimal a table
 filled in the transaction that emptied it writes no WAL.
+
+Every step holds one of the load's `lanes` while it runs its SQL (not while it waits for
+another table), so the steps share the cores in the order the load needs them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import psycopg
 from psycopg import sql
 
 from discogs_cache.db import connect
+from discogs_cache.load.lanes import Lanes
 from discogs_cache.load.staging import (
     RecordCounter,
     StagedFile,
@@ -73,6 +77,12 @@ class Builder:
     cancelled: bool = False
     dropped: set[str] = field(default_factory=set)
     """Private schemas already dropped."""
+    lanes: Lanes | None = None
+    """Shared out between the steps; None: no limit."""
+
+    def lane(self, table: str) -> contextlib.AbstractContextManager[None]:
+        """What a step building (or staging for) `table` holds while it works."""
+        return self.lanes.for_table(table) if self.lanes else contextlib.nullcontext()
 
     @contextlib.contextmanager
     def connection(self, *, build: bool = True) -> Iterator[psycopg.Connection]:
@@ -229,7 +239,7 @@ def add_foreign_keys(b: Builder, conn: psycopg.Connection, table: str) -> int:
 
 
 def build_release(b: Builder, has_release: bool, has_images: bool) -> TableCounts:
-    with b.connection() as conn:
+    with b.connection() as conn, b.lane("release"):
         _start(conn, "release")
         counts = load_release(conn.cursor(), b.stage, has_images) if has_release else None
         add_primary_key(b, conn, None, "release")
@@ -242,24 +252,26 @@ def build_child(
     """A child table from its staged CSV (or empty when the CSV is absent), keyed; only the
     foreign key waits for the new `release` (orphans are found by adding it)."""
     with b.connection() as conn:
-        _start(conn, table)
-        counts = (
-            load_child(conn.cursor(), b.stage, target, check_release=False)
-            if target
-            else TableCounts(table)
-        )
-        collapsed = add_primary_key(b, conn, target, table)
+        with b.lane(table):
+            _start(conn, table)
+            counts = (
+                load_child(conn.cursor(), b.stage, target, check_release=False)
+                if target
+                else TableCounts(table)
+            )
+            collapsed = add_primary_key(b, conn, target, table)
         counts.duplicates += collapsed
         counts.loaded -= collapsed
         release_ready()
-        orphans = add_foreign_keys(b, conn, table)
+        with b.lane(table):
+            orphans = add_foreign_keys(b, conn, table)
         counts.missing_release += orphans
         counts.loaded -= orphans
     return counts
 
 
 def build_metadata(b: Builder) -> TableCounts:
-    with b.connection() as conn:
+    with b.connection() as conn, b.lane("cache_metadata"):
         _start(conn, "cache_metadata")
         counts = TableCounts("cache_metadata", loaded=load_metadata(conn.cursor()))
         add_primary_key(b, conn, None, "cache_metadata")
@@ -276,7 +288,6 @@ def build_direct(
     target: Target,
     staged: StagedFile,
     release_ready: Callable[[], object],
-    slot: contextlib.AbstractContextManager[object],
     on_bytes: Callable[[int], object] | None = None,
 ) -> TableCounts:
     """COPY a `direct` target's file straight into its new table, rows with an empty
@@ -284,7 +295,7 @@ def build_direct(
     then its primary key (duplicates) and, once the new `release` exists, its foreign key
     (orphans). Unlike staging, duplicates are collapsed before orphans are found, so two
     copies of an orphan count as one duplicate and one orphan: the same rows are skipped
-    either way. `slot` is held during the COPY. NameTooLong when a value does not fit
+    either way. NameTooLong when a value does not fit
     (nothing is committed then); PostgreSQL itself cuts a name whose excess is only spaces,
     which is then not counted as truncated."""
     header = read_header(staged.path, staged.spec)
@@ -302,7 +313,7 @@ def build_direct(
             "(FORMAT csv, HEADER true, FREEZE true, FORCE_NULL ({})) WHERE {}"
         ).format(sql.Identifier(target.table), names, names, where)
         try:
-            with slot, conn.cursor() as cur:
+            with b.lane(target.table), conn.cursor() as cur:
                 start = time.perf_counter()
                 copied = stream_copy(cur, statement, staged, on_bytes, counter)
                 staged.seconds = time.perf_counter() - start
@@ -311,12 +322,14 @@ def build_direct(
         # (a file with bare-CR line ends defeats the counter: never report fewer than COPYed)
         staged.rows = counts.source_rows = max(counter.records, copied)
         counts.empty_required = counts.source_rows - copied
-        counts.duplicates = add_primary_key(
-            b, conn, target, target.table, collapse_first=target.dedupe_first
-        )
+        with b.lane(target.table):
+            counts.duplicates = add_primary_key(
+                b, conn, target, target.table, collapse_first=target.dedupe_first
+            )
         release_ready()
         # last: adding a foreign key locks the new `release` against the other builders'
-        counts.missing_release = add_foreign_keys(b, conn, target.table)
+        with b.lane(target.table):
+            counts.missing_release = add_foreign_keys(b, conn, target.table)
         counts.loaded = copied - counts.missing_release - counts.duplicates
     return counts
 
@@ -326,15 +339,14 @@ def build_copied(
     target: Target,
     staged: StagedFile,
     release_ready: Callable[[], object],
-    slot: contextlib.AbstractContextManager[object],
     on_bytes: Callable[[int], object] | None = None,
 ) -> TableCounts:
     """`build_direct`, or when a name is too long for the table (rare), staging and
     `build_child`, which truncates and counts it."""
     try:
-        return build_direct(b, target, staged, release_ready, slot, on_bytes)
+        return build_direct(b, target, staged, release_ready, on_bytes)
     except NameTooLong:
         staged.bytes = staged.nul_bytes = 0  # counted again by the staging COPY
-        with slot:
+        with b.lane(staged.spec.name):
             b.stage_file(staged)
         return build_child(b, target, target.table, release_ready)

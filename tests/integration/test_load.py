@@ -65,8 +65,12 @@ def fetch(url: str, query: str) -> list[tuple]:
         return conn.execute(query).fetchall()
 
 
-def test_edge_cases_are_handled_and_counted(pg_url: str, tmp_path: Path) -> None:
-    summary = load(pg_url, edge_case_csvs(tmp_path))
+@pytest.mark.parametrize("workers", [None, 1], ids=["default-lanes", "one-lane"])
+def test_edge_cases_are_handled_and_counted(
+    pg_url: str, tmp_path: Path, workers: int | None
+) -> None:
+    """Also with a single lane: every step must still get one (none waits while holding)."""
+    summary = load(pg_url, edge_case_csvs(tmp_path), workers=workers)
     c = summary.counts
     assert (c("release").loaded, c("release").empty_required, c("release").duplicates) == (4, 2, 1)
     ra = c("release_artist")
@@ -211,14 +215,17 @@ def test_track_duplicates_orphans_and_extra_columns(pg_url: str, tmp_path: Path)
     assert results == [(5, 2, 1, 1, 1)] * 2
 
 
-def test_names_too_long_for_a_direct_copy_are_truncated(pg_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [None, 1], ids=["default-lanes", "one-lane"])
+def test_names_too_long_for_a_direct_copy_are_truncated(
+    pg_url: str, tmp_path: Path, workers: int | None
+) -> None:
     """Files that go straight into their tables (exact headers) go through staging instead
     when a name does not fit the column: truncated and counted, as staged files are."""
     write(tmp_path, "release", RELEASE + "1,Accepted,T,US,2000,,Correct,,CD\n")
     write(tmp_path, "release_label", LABEL + f"1,{LONG},C1\n1,Short,C2\n")
     write(tmp_path, "release_track_artist", TRACK_ARTIST + f"1,1,{LONG}\n1,1,{LONG}y\n")
     write(tmp_path, "artist_alias", ALIAS + f"5,{LONG}\n5,Fits\n")
-    summary = load(pg_url, tmp_path)
+    summary = load(pg_url, tmp_path, workers=workers)
     counts = [summary.counts(t) for t in ("release_label", "release_track_artist", "artist_alias")]
     assert [(c.source_rows, c.loaded, c.truncated, c.duplicates) for c in counts] == [
         (2, 2, 1, 0),
