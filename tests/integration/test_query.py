@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -136,14 +135,6 @@ def load_fixture_cache(url: str) -> None:
         conn.execute(sa.insert(ReleaseTrack), tracks)
         conn.execute(sa.insert(ReleaseTrackArtist), track_artists)
     engine.dispose()
-
-
-@pytest.fixture
-def engine(pg_url: str) -> Iterator[sa.Engine]:
-    load_fixture_cache(pg_url)
-    eng = create_engine(pg_url)
-    yield eng
-    eng.dispose()
 
 
 def test_get_release_with_artists_tracks_and_track_artists(engine: sa.Engine) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from discogs_cache import query
-from discogs_cache.db import create_engine
 from discogs_cache.errors import InputError
 from discogs_cache.schema import NAME_MAX
 from discogs_cache.writeback import (
@@ -21,7 +19,6 @@ from discogs_cache.writeback import (
     release_from_api,
     store_release,
 )
-from tests.integration.test_query import load_fixture_cache
 
 # The shape of a Discogs API /releases/{id} answer (fields we use, plus noise).
 API_PAYLOAD: dict[str, Any] = {
@@ -53,14 +50,6 @@ API_PAYLOAD: dict[str, Any] = {
         },
     ],
 }
-
-
-@pytest.fixture
-def engine(pg_url: str) -> Iterator[sa.Engine]:
-    load_fixture_cache(pg_url)
-    eng = create_engine(pg_url)
-    yield eng
-    eng.dispose()
 
 
 def _snapshot(engine: sa.Engine, release_id: int) -> dict[str, list[tuple[Any, ...]]]:
