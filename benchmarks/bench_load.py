@@ -24,7 +24,9 @@ import os
 import statistics
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 from common import (
@@ -44,6 +46,8 @@ from discogs_cache.index import build_indexes
 from discogs_cache.load import build, load
 from discogs_cache.load.staging import SPECS, StagedFile
 from discogs_cache.load.transform import CHILD_TARGETS
+
+T = TypeVar("T")
 
 FILES = tuple(spec.name for spec in SPECS)
 """The CSVs `load` reads: the baseline copies exactly these."""
@@ -87,10 +91,10 @@ def busy_seconds() -> float | None:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def measured(run: object) -> tuple[float, float | None]:
+def measured(run: Callable[[], T]) -> tuple[T, float | None]:
     """(result of `run()`, machine busy core-seconds while it ran)."""
     before = busy_seconds()
-    result = run()  # type: ignore[operator]
+    result = run()
     after = busy_seconds()
     return result, (after - before if before is not None and after is not None else None)
 
@@ -125,7 +129,11 @@ def main() -> None:
     size = sum((csv_dir / f"{n}.csv").stat().st_size for n in FILES)
     print(f"# {args.releases} releases, {info.track_rows} track rows, {size / 1e6:.1f} MB of CSV")
 
-    baseline, unlogged, loaded, index_s, chain = [], [], [], [], []
+    baseline: list[float] = []
+    unlogged: list[float] = []
+    loaded: list[float] = []
+    index_s: list[float] = []
+    chain: list[float] = []
     cpu: dict[str, list[float]] = {"bare": [], "load": []}
     for _ in range(args.repeat):
         with scratch_database("bench_load_bare", migrated=False) as url:

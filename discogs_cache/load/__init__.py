@@ -30,7 +30,7 @@ from discogs_cache import migrate, progress
 from discogs_cache.db import connect, database_errors
 from discogs_cache.errors import InputError
 from discogs_cache.load import build
-from discogs_cache.load.lanes import Lanes
+from discogs_cache.load.lanes import Lanes, rank
 from discogs_cache.load.staging import SPECS, StagedFile, read_header
 from discogs_cache.load.swapin import refuse_existing, swap_in
 from discogs_cache.load.transform import CHILD_TARGETS, TableCounts
@@ -178,10 +178,9 @@ def _run(b: build.Builder, admin: psycopg.Connection, summary: LoadSummary, work
             return build.build_copied(b, direct[name], by_name[name], release_ready, bar.update)
 
         prepared = pool.submit(_prepare, b, admin, summary.replaced, track_table)
-        order = ("release_track", "release", "release_image", "release_artist")  # critical first
         copies = {
             name: pool.submit(copy, name)
-            for name in sorted(by_name, key=lambda n: order.index(n) if n in order else len(order))
+            for name in sorted(by_name, key=rank)  # started in the order they are needed
         }
         release = after(
             [prepared, copies["release"], copies.get("release_image")],

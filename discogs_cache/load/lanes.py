@@ -21,6 +21,12 @@ the remaining tables (small COPYs that nothing waits for) come last."""
 UNTHROTTLED = frozenset({"release_track"})
 
 
+def rank(table: str) -> int:
+    """Where the steps for `table` come in the load's order: the unthrottled chain first,
+    then by `PRIORITY`."""
+    return -1 if table in UNTHROTTLED else PRIORITY.get(table, len(PRIORITY))
+
+
 class Lanes:
     """At most `count` holders at once; a free lane goes to the waiting step of the lowest
     priority number (first come, first served among equals)."""
@@ -57,4 +63,4 @@ class Lanes:
         """The lane a step building (or staging the file of) `table` holds while it works."""
         if table in UNTHROTTLED:
             return contextlib.nullcontext()
-        return self.hold(PRIORITY.get(table, len(PRIORITY)))
+        return self.hold(rank(table))
