@@ -12,8 +12,9 @@ Two floors put the ratio in context: the load's longest chain alone (release_tra
 COPYed, keyed, checked against `release` and committed by the load's own code, nothing else
 running), which no schedule can beat; and the busy core-seconds of the whole machine during
 each run (Linux /proc/stat), whose ratio divided by the cores is the best any schedule could
-reach with the same work.
-Usage: python benchmarks/bench_load.py [--releases N] [--repeat N]
+reach with the same work. `--workers N` sets the load's lanes (default: its own choice), to
+see how much the schedule matters.
+Usage: python benchmarks/bench_load.py [--releases N] [--repeat N] [--workers N]
 """
 
 from __future__ import annotations
@@ -122,12 +123,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--releases", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="the load's lanes")
     args = parser.parse_args()
     progress.set_quiet(True)
     csv_dir = BENCH_DATA / f"load-{args.releases}"
     info = write_synthetic_csvs(csv_dir, args.releases)
     size = sum((csv_dir / f"{n}.csv").stat().st_size for n in FILES)
     print(f"# {args.releases} releases, {info.track_rows} track rows, {size / 1e6:.1f} MB of CSV")
+    print(f"# load lanes (--workers): {args.workers or 'the load default'}")
 
     baseline: list[float] = []
     unlogged: list[float] = []
@@ -142,7 +145,7 @@ def main() -> None:
             cpu["bare"] += [busy] if busy is not None else []
             unlogged.append(bare_copy_unlogged(url, csv_dir))
         with scratch_database("bench_load") as url:
-            summary, busy = measured(lambda: load(url, csv_dir))
+            summary, busy = measured(lambda: load(url, csv_dir, workers=args.workers))
             cpu["load"] += [busy] if busy is not None else []
             if not loaded or summary.seconds < min(loaded):
                 copies = ", ".join(f"{f.spec.name} {f.seconds:.2f}" for f in summary.files)
