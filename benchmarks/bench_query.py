@@ -5,7 +5,7 @@ bench-data/, loaded with `load` + `build_indexes` into a scratch database. synth
 titles from 25 words, so a two-word title query matches ~6% of all tracks: fine for load and
 dedup, a worst case for fuzzy search. By default (`--vocabulary real`) release and track
 titles are therefore redrawn (fixed seed) from the word frequencies of the real 2020 dump
-excerpt in ../shared/samples (12.7k titles, 11.7k distinct words, Zipf-like);
+excerpt in tests/data/samples (12.7k titles, 11.7k distinct words, Zipf-like);
 `--vocabulary synth` keeps synth.py's titles. Inputs are drawn
 (fixed seed) from the loaded rows: half verbatim, half lowercased with one typo, so the
 trigram searches do real fuzzy work. Each lookup runs `--calls` times through the public
@@ -43,7 +43,7 @@ from discogs_cache.index import build_indexes
 from discogs_cache.load import load
 
 SEED = 7
-SAMPLES = ROOT.parent / "shared" / "samples"
+SAMPLES = ROOT / "tests" / "data" / "samples"
 WORD = re.compile(r"[^\W_]+(?:'[^\W\d_]+)?")
 
 

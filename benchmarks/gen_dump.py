@@ -1,6 +1,6 @@
 """Deterministic synthetic Discogs dump: releases/artists/labels .xml.gz plus a matching library.
 
-Record shapes mirror the real 2020 excerpts (../shared/samples): images, main and extra
+Record shapes mirror the real 2020 excerpts (tests/data/samples): images, main and extra
 credits, labels, formats with descriptions, notes carrying `&#13;`, master_id with
 is_main_release, tracklists with index tracks and sub_tracks, identifiers, videos with long
 descriptions and companies — the bulky parts drive MB/s. shape="post2024" drops images, omits

@@ -1,6 +1,6 @@
 """Derive the shipped demo sample (`discogs_cache/demo_data/`) from the real dump excerpts.
 
-Input: `../shared/samples/discogs_20200806_{artists,labels,releases}.xml.gz` (1,000 real
+Input: `tests/data/samples/discogs_20200806_{artists,labels,releases}.xml.gz` (1,000 real
 records each from the 2020-08-06 Discogs dump, CC0). Output, deterministic (no randomness,
 same bytes every run — gzip mtime is pinned):
 
@@ -32,7 +32,7 @@ from pathlib import Path
 from lxml import etree
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT.parent / "shared" / "samples"
+SAMPLES = ROOT / "tests" / "data" / "samples"
 OUT = ROOT / "discogs_cache" / "demo_data"
 PREFIX = "discogs_20200806_"
 N_RELEASES = 300

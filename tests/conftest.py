@@ -23,7 +23,7 @@ from discogs_cache import migrate
 from discogs_cache.db import conninfo
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT.parent / "shared" / "samples"
+SAMPLES = ROOT / "tests" / "data" / "samples"
 
 
 def _docker_works() -> bool:
@@ -182,7 +182,7 @@ def mysql_url(mysql_server_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
-    """The real Discogs dump excerpts in ../shared/samples."""
+    """The real Discogs dump excerpts in tests/data/samples (CC0, copied from the 2020 dump)."""
     if not SAMPLES.is_dir():
         pytest.fail(f"real dump samples not found at {SAMPLES}")
     return SAMPLES
