@@ -26,7 +26,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import TIMESTAMP
+from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, TIMESTAMP
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAME_MAX = 500
@@ -174,6 +174,25 @@ class ArtistAlias(Base):
     alias_name: Mapped[str] = mapped_column(String(NAME_MAX), primary_key=True)
 
 
+class DiscogsRateLimit(Base):
+    """The Discogs request budget of one token, shared by every process using it.
+
+    Not a release table (not in ALL_TABLES): a refresh leaves it alone. `key` is a hash of
+    the token, never the token; `stamps` the epoch seconds of the requests booked in the
+    current window. Only `discogs_cache.ratelimit` reads and writes it.
+    """
+
+    __tablename__ = "discogs_rate_limit"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    stamps: Mapped[list[float]] = mapped_column(
+        ARRAY(DOUBLE_PRECISION), nullable=False, server_default=text("'{}'")
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        TIMESTAMP(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
 ALL_TABLES = (*CACHE_TABLES, "artist_alias")
 """Every table of the contract: the release tables plus the artist aliases."""
 
@@ -194,6 +213,7 @@ __all__ = [
     "ArtistAlias",
     "Base",
     "CacheMetadata",
+    "DiscogsRateLimit",
     "Release",
     "ReleaseArtist",
     "ReleaseLabel",

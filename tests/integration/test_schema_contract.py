@@ -23,6 +23,7 @@ EXPECTED_INDEXES = {
     "pk_cache_metadata",
     "ix_cache_metadata_cached_at",
     "ix_cache_metadata_source",
+    "pk_discogs_rate_limit",
     "pk_artist_alias",
 }
 
@@ -60,6 +61,7 @@ def test_upgrade_creates_every_object(empty_pg_url: str) -> None:
         "release_track_artist",
         "cache_metadata",
         "artist_alias",
+        "discogs_rate_limit",
     }
     assert cat["indexes"] == EXPECTED_INDEXES | {"alembic_version_pkc"}
 

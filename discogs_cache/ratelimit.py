@@ -1,0 +1,176 @@
+"""The Discogs request budget, shared through PostgreSQL by every process using one token.
+
+Discogs allows 60 requests a minute per token (25 without one), counted over a moving
+60-second window, whatever process sends them. A process-local sleep cannot keep two
+top-ups, or a top-up and the station's own lookup service, under that budget together; one
+row per token in `discogs_rate_limit` can. Each request first *books a slot* in a short
+transaction that locks the row (`SELECT ... FOR UPDATE`), then sleeps until its slot:
+
+- the slot comes at least `span / rate` after the last one booked (requests are spread
+  evenly, not sent in bursts), and
+- at least `span` after the `rate`-th most recent one, so no window of `span` seconds
+  ever holds more than `rate` requests, across every process booking on the row.
+
+`span` is the window plus a 3% safety margin: the server stamps a request when it arrives,
+a little after its slot, and that delay varies. The even spacing gives up those 3%, so a
+steady top-up reaches ~97% of the allowed rate. `defer()` books a phantom slot in the
+future when the server asks everyone to wait (429 Retry-After, a low remaining budget).
+
+The row's key is a SHA-256 of the token (never the token itself); "anonymous" without one.
+Processes sharing a token should use the same rate; each one enforces its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import psycopg
+
+from discogs_cache.db import connect, database_errors, describe
+from discogs_cache.errors import DatabaseError
+
+WINDOW = 60.0
+"""Seconds over which Discogs counts requests."""
+RATE_WITH_TOKEN = 55
+"""Default requests per window with a token: Discogs allows 60; 5 stay for other clients."""
+RATE_WITHOUT_TOKEN = 25
+"""Default requests per window without a token (the API's anonymous limit)."""
+SAFETY = 0.03
+"""Fraction of the window added to it, for the delay between a slot and the server's clock."""
+
+_CREATE_ROW = "INSERT INTO discogs_rate_limit (key) VALUES (%s) ON CONFLICT (key) DO NOTHING"
+_LOCK_ROW = (
+    "SELECT stamps, extract(epoch FROM clock_timestamp())::float8 "
+    "FROM discogs_rate_limit WHERE key = %s FOR UPDATE"
+)
+
+
+def token_key(token: str | None) -> str:
+    """The row key for `token`: a hash, so the table never holds a usable credential."""
+    if not token:
+        return "anonymous"
+    return "sha256:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def default_rate(token: str | None) -> int:
+    """Requests per minute when the user gives none: 55 with a token, 25 without."""
+    return RATE_WITH_TOKEN if token else RATE_WITHOUT_TOKEN
+
+
+def next_slot(stamps: list[float], now: float, rate: int, span: float) -> float:
+    """The earliest time >= now that keeps `rate` per `span` and the even spacing.
+
+    `stamps` are the booked times, ascending; pure function, so it is tested directly.
+    """
+    slot = now
+    if stamps:
+        slot = max(slot, stamps[-1] + span / rate)
+    if len(stamps) >= rate:
+        slot = max(slot, stamps[-rate] + span)
+    return slot
+
+
+@dataclass
+class RateLimiter:
+    """Books request slots for one token in the `discogs_rate_limit` row of database `url`.
+
+    Use as a context manager (it keeps one connection); `acquire()` before every request.
+    """
+
+    url: str
+    token: str | None
+    rate: int
+    window: float = WINDOW
+    _conn: psycopg.Connection | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.rate < 1:
+            raise ValueError("rate must be at least 1 request per window")
+        self.key = token_key(self.token)
+        self.span = self.window * (1 + SAFETY)
+
+    def __enter__(self) -> RateLimiter:
+        self._conn = connect(self.url)
+        try:
+            with self._errors():
+                self._conn.execute(_CREATE_ROW, (self.key,))
+                self._conn.commit()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Driver errors as one-line DatabaseErrors; a missing table says what to run."""
+        try:
+            with database_errors(self.url, "rate limiter"):
+                yield
+        except psycopg.errors.UndefinedTable:
+            raise DatabaseError(
+                f"rate limiter at {describe(self.url)}: table discogs_rate_limit is missing; "
+                "run `discogs-cache migrate` first"
+            ) from None
+
+    def _book(self, earliest_delay: float | None) -> tuple[float, float]:
+        """Book one slot (or a phantom `earliest_delay` s ahead); returns (slot, db now)."""
+        if self._conn is None:
+            raise RuntimeError("RateLimiter used outside its `with` block")
+        with self._errors(), self._conn.transaction():
+            row = self._conn.execute(_LOCK_ROW, (self.key,)).fetchone()
+            if row is None:  # deleted under us: book on a fresh row
+                self._conn.execute(_CREATE_ROW, (self.key,))
+                row = self._conn.execute(_LOCK_ROW, (self.key,)).fetchone()
+            assert row is not None
+            stamps, now = sorted(row[0]), float(row[1])
+            live = [s for s in stamps if s > now - self.span]
+            if earliest_delay is None:
+                slot = next_slot(live, now, self.rate, self.span)
+            else:
+                slot = max(now + earliest_delay, live[-1] if live else now)
+            live.append(slot)
+            self._conn.execute(
+                "UPDATE discogs_rate_limit SET stamps = %s, updated_at = now() WHERE key = %s",
+                (sorted(live), self.key),
+            )
+        return slot, now
+
+    def acquire(self) -> float:
+        """Wait for this process's next slot; returns the seconds waited."""
+        slot, now = self._book(None)
+        wait = max(0.0, slot - now)
+        if wait > 0:
+            time.sleep(wait)
+        return wait
+
+    def defer(self, seconds: float) -> None:
+        """Make every process on this token wait `seconds` from now before its next slot."""
+        if seconds > 0:
+            self._book(seconds)
+
+
+__all__ = [
+    "RATE_WITHOUT_TOKEN",
+    "RATE_WITH_TOKEN",
+    "SAFETY",
+    "WINDOW",
+    "RateLimiter",
+    "default_rate",
+    "next_slot",
+    "token_key",
+]
