@@ -21,16 +21,18 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
 import httpx
 
 from discogs_cache.discogs.http import DEFAULT_TIMEOUT, make_client, safe_url
-from discogs_cache.errors import CacheError
+from discogs_cache.errors import CacheError, InputError
 
 DEFAULT_API_URL = "https://api.discogs.com"
 ENV_API_URL = "DISCOGS_API_URL"
+ENV_TOKEN = "DISCOGS_TOKEN"
 
 FOUND = "found"
 NO_IMAGE = "no_image"
@@ -79,6 +81,24 @@ class RetryPolicy:
 def api_url() -> str:
     """The API base URL: `$DISCOGS_API_URL` (tests, mirrors), else the real API."""
     return os.environ.get(ENV_API_URL) or DEFAULT_API_URL
+
+
+def resolve_token(token_file: Path | None = None) -> str | None:
+    """The token: from `token_file` (first line) if given, else `$DISCOGS_TOKEN`, else None.
+
+    Errors name the file, never its content.
+    """
+    if token_file is None:
+        return (os.environ.get(ENV_TOKEN) or "").strip() or None
+    try:
+        text = Path(token_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise InputError(f"cannot read the token file {token_file}: {reason}") from None
+    lines = text.strip().splitlines()
+    if not lines or not lines[0].strip():
+        raise InputError(f"the token file {token_file} is empty")
+    return lines[0].strip()
 
 
 def pick_artwork(images: Any) -> str | None:

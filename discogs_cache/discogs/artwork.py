@@ -192,6 +192,17 @@ def top_up(url: str, options: TopUpOptions) -> TopUpSummary:
     return summary
 
 
+def top_up_locked(url: str, options: TopUpOptions) -> TopUpSummary:
+    """`top_up` under the pipeline lock (LockedError when another writer holds it); a dry
+    run writes nothing and takes no lock."""
+    if options.dry_run:
+        return top_up(url, options)
+    from discogs_cache.pipeline.lock import pipeline_lock
+
+    with pipeline_lock(url):
+        return top_up(url, options)
+
+
 def _fetch_all(
     conn: psycopg.Connection, url: str, ids: list[int], options: TopUpOptions, summary: TopUpSummary
 ) -> None:
@@ -236,5 +247,6 @@ __all__ = [
     "TopUpSummary",
     "candidates",
     "top_up",
+    "top_up_locked",
     "write_batch",
 ]

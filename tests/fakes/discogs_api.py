@@ -43,6 +43,7 @@ class Hit:
     release_id: int | None
     status: int
     authorized: bool
+    agent: str = ""
 
 
 @dataclass
@@ -127,7 +128,7 @@ class FakeDiscogsAPI:
         )
         with self._lock:
             status, body, extra, delay = self._decide(now, rid, authorized)
-            self.log.append(Hit(now, rid, status, authorized))
+            self.log.append(Hit(now, rid, status, authorized, headers.get("User-Agent", "")))
         return status, body, extra, delay
 
     def _decide(
