@@ -171,9 +171,9 @@ def top_up(url: str, options: TopUpOptions) -> TopUpSummary:
         try:
             with database_errors(url, "artwork top-up"):
                 ids = candidates(conn, options.recheck_after_days, options.preferred)
-        except psycopg.errors.UndefinedColumn:
+        except (psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedTable):
             raise DatabaseError(
-                f"artwork top-up at {describe(url)}: the schema is too old (no "
+                f"artwork top-up at {describe(url)}: no cache schema, or one too old (no "
                 "release.artwork_checked_at); run `discogs-cache migrate` first"
             ) from None
         conn.commit()

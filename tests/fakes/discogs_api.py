@@ -189,3 +189,26 @@ class FakeDiscogsAPI:
                 start += 1
             best = max(best, end - start + 1)
         return best
+
+
+def kind_of(release_id: int) -> str:
+    """The test catalog's shape: every 10th release is gone (404), every 7th has no image,
+    every 3rd only secondary images, the rest a primary after a secondary."""
+    if release_id % 10 == 0:
+        return "missing"
+    if release_id % 7 == 0:
+        return "none"
+    return "secondary" if release_id % 3 == 0 else "primary"
+
+
+def catalog(ids: range | list[int]) -> dict[int, list[dict[str, Any]]]:
+    """`releases` for FakeDiscogsAPI following `kind_of` (missing ids left out: 404)."""
+    return {i: images_for(i, kind_of(i)) for i in ids if kind_of(i) != "missing"}
+
+
+def expected_row(release_id: int) -> tuple[str | None, bool]:
+    """(artwork_url, not_found) a complete top-up stores for `release_id` of `catalog`."""
+    kind = kind_of(release_id)
+    if kind in ("missing", "none"):
+        return None, kind == "missing"
+    return f"{IMAGE_BASE}/{release_id}-{2 if kind == 'primary' else 1}.jpg", False
