@@ -6,8 +6,8 @@ shared budget (`discogs_cache.ratelimit`).
 
 Candidates: releases without artwork never checked, plus those checked more than
 `recheck_after_days` ago that still have none (a 404 or a release without images may
-change). The most useful first: the `preferred` ids (the classifier's KEEP, then REVIEW,
-when the caller has them: `run --artwork` reads the run's classification), then releases a
+change). The most useful first: the `preferred` tiers of ids (the classifier's KEEP, then
+REVIEW, when the caller has them: `run --artwork` reads the run's classification), then releases a
 consumer fetched from the API (`cache_metadata.source = 'api_fetch'`: the station asked for
 them; the database keeps no classification, and after a prune every bulk release left was
 matched anyway), then by id.
@@ -74,7 +74,7 @@ class TopUpOptions:
     limit: int | None = None
     recheck_after_days: float = DEFAULT_RECHECK_DAYS
     dry_run: bool = False
-    preferred: Collection[int] = ()
+    preferred: Sequence[Collection[int]] = ()
     base_url: str | None = None
     window: float = WINDOW
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -138,12 +138,20 @@ def _duration(seconds: float) -> str:
 
 
 def candidates(
-    conn: psycopg.Connection, recheck_after_days: float, preferred: Collection[int] = ()
+    conn: psycopg.Connection,
+    recheck_after_days: float,
+    preferred: Sequence[Collection[int]] = (),
 ) -> list[int]:
-    """The ids to ask about, most useful first (see the module docstring)."""
+    """The ids to ask about, most useful first (see the module docstring).
+
+    `preferred` are tiers of ids asked about before the rest, in order (KEEP, then REVIEW).
+    """
     rows = conn.execute(_CANDIDATES, {"recheck": recheck_after_days * 86400.0}).fetchall()
-    wanted = frozenset(preferred)
-    order = {rid: (rid not in wanted, recheck, not asked, rid) for rid, recheck, asked in rows}
+    tier: dict[int, int] = {}
+    for rank, ids in reversed(list(enumerate(preferred))):
+        tier.update(dict.fromkeys(ids, rank))
+    last = len(preferred)
+    order = {rid: (tier.get(rid, last), recheck, not asked, rid) for rid, recheck, asked in rows}
     return sorted(order, key=order.__getitem__)
 
 

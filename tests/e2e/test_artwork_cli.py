@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -14,7 +16,7 @@ import pytest
 from discogs_cache.pipeline.lock import pipeline_lock
 from discogs_cache.ratelimit import RateLimiter
 from tests.e2e.cli import run_cli
-from tests.fakes.discogs_api import FakeDiscogsAPI, catalog, expected_row
+from tests.fakes.discogs_api import EveryRelease, FakeDiscogsAPI, catalog, expected_row
 from tests.integration.test_artwork import rows, seed
 
 pytestmark = pytest.mark.e2e
@@ -168,3 +170,30 @@ def _env(fake: FakeDiscogsAPI) -> dict[str, str]:
     import os
 
     return {**os.environ, "DISCOGS_API_URL": fake.url, "DISCOGS_TOKEN": TOKEN}
+
+
+def test_run_artwork_tops_up_after_the_build_matches_first(
+    pg_database_factory: Callable[[], str], tmp_path: Path
+) -> None:
+    from discogs_cache.convert import convert
+    from discogs_cache.demo import demo_data
+
+    csv_dir = tmp_path / "csv"
+    convert(demo_data() / "post2024", csv_dir, workers=1)
+    url = pg_database_factory()
+    with FakeDiscogsAPI(EveryRelease(), token=TOKEN) as fake:
+        done = run_cli(
+            "run", "--csv-dir", csv_dir, "--library-db", demo_data() / "library.db",
+            "--database-url", url, "--state-file", tmp_path / "s.json",
+            "--artwork", "--artwork-rate", "3000",
+            env={"DISCOGS_API_URL": fake.url, "DISCOGS_TOKEN": TOKEN}, timeout=600,
+        )  # fmt: skip
+        asked = [h.release_id for h in fake.log]
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert TOKEN not in done.stdout + done.stderr
+    stored = rows(url)
+    assert len(stored) > 0 and sorted(asked) == sorted(stored)
+    assert stored == {i: (*expected_row(i), True) for i in stored}
+    assert f"artwork: {len(stored)} releases checked" in done.stdout
+    keep = set(json.loads((tmp_path / "s.work" / "classification.json").read_text())["keep"])
+    assert set(stored) <= keep  # the prune left only matches here; order: test_artwork.py

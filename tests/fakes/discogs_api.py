@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -57,7 +58,7 @@ class FakeDiscogsAPI:
     remaining: id -> X-Discogs-Ratelimit-Remaining to report for it (default: the true one).
     """
 
-    releases: dict[int, list[dict[str, Any]]]
+    releases: Mapping[int, list[dict[str, Any]]]
     token: str | None = None
     fail_500: dict[int, int] = field(default_factory=dict)
     slow: dict[int, float] = field(default_factory=dict)
@@ -199,6 +200,21 @@ def kind_of(release_id: int) -> str:
     if release_id % 7 == 0:
         return "none"
     return "secondary" if release_id % 3 == 0 else "primary"
+
+
+class EveryRelease(Mapping[int, list[dict[str, Any]]]):
+    """`catalog` of every possible id (for caches whose ids the test does not list)."""
+
+    def __getitem__(self, release_id: int) -> list[dict[str, Any]]:
+        if kind_of(release_id) == "missing":
+            raise KeyError(release_id)
+        return images_for(release_id, kind_of(release_id))
+
+    def __iter__(self) -> Iterator[int]:
+        raise TypeError("every id: not iterable")
+
+    def __len__(self) -> int:
+        raise TypeError("every id: no length")
 
 
 def catalog(ids: range | list[int]) -> dict[int, list[dict[str, Any]]]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 import pytest
 
 from discogs_cache.discogs.api import RetryPolicy, TokenRejected
 from discogs_cache.discogs.artwork import TopUpOptions, TopUpSummary, candidates, top_up
-from tests.fakes.discogs_api import FakeDiscogsAPI, catalog, expected_row, kind_of
+from tests.fakes.discogs_api import EveryRelease, FakeDiscogsAPI, catalog, expected_row, kind_of
 
 TOKEN = "tok-artwork-7f3a9c"
 RATE, WINDOW = 150, 3.0  # 3,000 requests a minute on a 3-second window: fast tests
@@ -105,9 +107,9 @@ def test_limit_dry_run_and_order(pg_url: str) -> None:
         assert dry.format() == (
             "artwork (dry run): 30 releases to check, about 0 min 01 s at 150 requests per 3 s"
         )
-        top_up(pg_url, options(fake, limit=4, preferred=[30, 3]))
+        top_up(pg_url, options(fake, limit=4, preferred=[[30], [3]]))
         asked = [h.release_id for h in fake.log]
-    assert asked == [3, 30, 12, 25]  # classifier's matches, then consumer-fetched, then by id
+    assert asked == [30, 3, 12, 25]  # KEEP tier, REVIEW tier, then consumer-fetched, then by id
     assert sorted(i for i, r in rows(pg_url).items() if r[2]) == [3, 12, 25, 30]
 
 
@@ -160,3 +162,30 @@ def test_summary_table() -> None:
         "failed (next run retries)         1",
         "requests                          6",
     ]
+
+
+def test_run_hook_asks_about_the_classifiers_matches_first(pg_url: str, tmp_path: Path) -> None:
+    from discogs_cache.convert import convert
+    from discogs_cache.demo import demo_data
+    from discogs_cache.pipeline.artwork import top_up_after_run
+    from discogs_cache.pipeline.options import RunOptions
+    from discogs_cache.pipeline.run import run
+
+    convert(demo_data() / "post2024", tmp_path / "csv", workers=1)
+    run_options = RunOptions(
+        database_url=pg_url,
+        csv_dir=tmp_path / "csv",
+        library_db=demo_data() / "library.db",
+        state_file=tmp_path / "state.json",
+        artwork=True,
+    )
+    run(run_options)
+    built = set(rows(pg_url))
+    seed(pg_url, range(-5, 0))  # unmatched releases with the lowest ids, added after the run
+    with FakeDiscogsAPI(EveryRelease(), token=TOKEN) as fake:
+        summary = top_up_after_run(
+            run_options, token=TOKEN, rate=RATE, window=WINDOW, base_url=fake.url
+        )
+        asked = [h.release_id for h in fake.log]
+    assert summary.candidates == len(built) + 5
+    assert set(asked[: len(built)]) == built and asked[len(built) :] == [-5, -4, -3, -2, -1]
