@@ -11,10 +11,11 @@ transaction that locks the row (`SELECT ... FOR UPDATE`), then sleeps until its 
 - at least `span` after the `rate`-th most recent one, so no window of `span` seconds
   ever holds more than `rate` requests, across every process booking on the row.
 
-`span` is the window plus a 3% safety margin: the server stamps a request when it arrives,
-a little after its slot, and that delay varies. The even spacing gives up those 3%, so a
-steady top-up reaches ~97% of the allowed rate. `defer()` books a phantom slot in the
-future when the server asks everyone to wait (429 Retry-After, a low remaining budget).
+`span` is the window plus a safety margin (3%, at most 0.5 s): the server stamps a request
+when it arrives, a little after its slot, and that delay varies. The even spacing gives the
+margin up, so a steady top-up reaches ~99% of its rate on Discogs' 60-s window. `defer()`
+books a phantom slot in the future when the server asks everyone to wait (429 Retry-After,
+a low remaining budget).
 
 The row's key is a SHA-256 of the token (never the token itself); "anonymous" without one.
 Processes sharing a token should use the same rate; each one enforces its own.
@@ -42,6 +43,8 @@ RATE_WITHOUT_TOKEN = 25
 """Default requests per window without a token (the API's anonymous limit)."""
 SAFETY = 0.03
 """Fraction of the window added to it, for the delay between a slot and the server's clock."""
+MAX_MARGIN = 0.5
+"""...but never more than this many seconds: that delay is milliseconds, whatever the window."""
 
 _CREATE_ROW = "INSERT INTO discogs_rate_limit (key) VALUES (%s) ON CONFLICT (key) DO NOTHING"
 _LOCK_ROW = (
@@ -92,7 +95,7 @@ class RateLimiter:
         if self.rate < 1:
             raise ValueError("rate must be at least 1 request per window")
         self.key = token_key(self.token)
-        self.span = self.window * (1 + SAFETY)
+        self.span = self.window + min(SAFETY * self.window, MAX_MARGIN)
 
     def __enter__(self) -> RateLimiter:
         self._conn = connect(self.url)
@@ -165,6 +168,7 @@ class RateLimiter:
 
 
 __all__ = [
+    "MAX_MARGIN",
     "RATE_WITHOUT_TOKEN",
     "RATE_WITH_TOKEN",
     "SAFETY",

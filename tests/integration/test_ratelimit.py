@@ -60,8 +60,15 @@ def test_processes_sharing_a_token_share_one_budget(pg_url: str) -> None:
     assert _max_in_window(stamps, window) <= rate
     # and the budget was used, not starved: 36 slots at 10 per 1.03 s take ~3.6 s
     elapsed = max(stamps) - min(stamps)
-    assert elapsed >= (workers * each - 1) * window * (1 + SAFETY) / rate * 0.99
+    span = RateLimiter(pg_url, TOKEN, rate, window).span
+    assert span == pytest.approx(window * (1 + SAFETY))
+    assert elapsed >= (workers * each - 1) * span / rate * 0.99
     assert elapsed < 3 * (workers * each) * window / rate
+
+
+def test_margin_is_capped_for_long_windows(pg_url: str) -> None:
+    assert RateLimiter(pg_url, TOKEN, 55, 60.0).span == 60.5
+    assert RateLimiter(pg_url, TOKEN, 55, 6.0).span == pytest.approx(6.18)
 
 
 def test_row_holds_a_hash_never_the_token(pg_url: str) -> None:
