@@ -85,8 +85,8 @@ class RateLimiter:
     Use as a context manager (it keeps one connection); `acquire()` before every request.
     """
 
-    url: str
-    token: str | None
+    url: str = field(repr=False)
+    token: str | None = field(repr=False)
     rate: int
     window: float = WINDOW
     _conn: psycopg.Connection | None = field(default=None, init=False, repr=False)

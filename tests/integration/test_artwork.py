@@ -146,6 +146,7 @@ def test_token_rejected_keeps_what_was_fetched(pg_url: str) -> None:
     ):
         top_up(pg_url, options(fake))
     assert TOKEN not in str(info.value) and "another-token" not in str(info.value)
+    assert TOKEN not in repr(options(fake))
     assert all(not r[2] for r in rows(pg_url).values())
 
 

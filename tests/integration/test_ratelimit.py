@@ -80,6 +80,7 @@ def test_row_holds_a_hash_never_the_token(pg_url: str) -> None:
         ).fetchall()
     assert rows == [(token_key(TOKEN), 1)]
     assert TOKEN not in rows[0][0]
+    assert TOKEN not in repr(limiter)
     assert token_key(None) == "anonymous"
 
 
