@@ -24,6 +24,7 @@ Processes sharing a token should use the same rate; each one enforces its own.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,9 +33,10 @@ from types import TracebackType
 
 import psycopg
 
-from discogs_cache.db import connect, database_errors, describe
+from discogs_cache.db import check_postgres_url, connect, database_errors, describe
 from discogs_cache.errors import DatabaseError
 
+ENV_URL = "DISCOGS_RATELIMIT_URL"
 WINDOW = 60.0
 """Seconds over which Discogs counts requests."""
 RATE_WITH_TOKEN = 55
@@ -51,6 +53,16 @@ _LOCK_ROW = (
     "SELECT stamps, extract(epoch FROM clock_timestamp())::float8 "
     "FROM discogs_rate_limit WHERE key = %s FOR UPDATE"
 )
+
+
+def shared_url(cache_url: str) -> str:
+    """The database holding the budget: `$DISCOGS_RATELIMIT_URL`, else the cache's own.
+
+    Caches in several databases (or services elsewhere) that use one token point it at the
+    same database, so they book on one row; it needs the `discogs_rate_limit` table (0005).
+    """
+    other = os.environ.get(ENV_URL)
+    return check_postgres_url(other) if other else cache_url
 
 
 def token_key(token: str | None) -> str:
@@ -168,6 +180,7 @@ class RateLimiter:
 
 
 __all__ = [
+    "ENV_URL",
     "MAX_MARGIN",
     "RATE_WITHOUT_TOKEN",
     "RATE_WITH_TOKEN",
@@ -176,5 +189,6 @@ __all__ = [
     "RateLimiter",
     "default_rate",
     "next_slot",
+    "shared_url",
     "token_key",
 ]

@@ -16,10 +16,10 @@ from discogs_cache.cli._common import (
 
 _EPILOG = """\b
 Token: $DISCOGS_TOKEN or --token-file (never printed). API: $DISCOGS_API_URL
-(default https://api.discogs.com). The request budget is shared, through the database,
-with every process using the same token. Safe to kill and re-run: it continues where it
-stopped. Exit codes: 0 done, 1 token refused, 2 bad input, 3 database error,
-75 another writer holds the lock.
+(default https://api.discogs.com). The request budget is shared, through the database
+(or the one at $DISCOGS_RATELIMIT_URL), with every process using the same token.
+Safe to kill and re-run: it continues where it stopped. Exit codes: 0 done,
+1 token refused, 2 bad input, 3 database error, 75 another writer holds the lock.
 """
 
 

@@ -39,7 +39,7 @@ from discogs_cache.discogs.api import (
     RetryPolicy,
 )
 from discogs_cache.errors import DatabaseError
-from discogs_cache.ratelimit import WINDOW, RateLimiter, default_rate
+from discogs_cache.ratelimit import WINDOW, RateLimiter, default_rate, shared_url
 
 DEFAULT_RECHECK_DAYS = 180.0
 BATCH_SIZE = 10
@@ -67,7 +67,11 @@ _WRITES = {
 
 @dataclass
 class TopUpOptions:
-    """What a top-up does; `rate` is per `window` seconds (None: 55 with a token, 25 without)."""
+    """What a top-up does; `rate` is per `window` seconds (None: 55 with a token, 25 without).
+
+    `limiter_url`: the database holding the token's shared budget (default:
+    `$DISCOGS_RATELIMIT_URL`, else the cache's own; see `ratelimit.shared_url`).
+    """
 
     token: str | None = field(default=None, repr=False)
     rate: int | None = None
@@ -76,6 +80,7 @@ class TopUpOptions:
     dry_run: bool = False
     preferred: Sequence[Collection[int]] = ()
     base_url: str | None = None
+    limiter_url: str | None = field(default=None, repr=False)
     window: float = WINDOW
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     batch_size: int = BATCH_SIZE
@@ -214,7 +219,8 @@ def top_up_locked(url: str, options: TopUpOptions) -> TopUpSummary:
 def _fetch_all(
     conn: psycopg.Connection, url: str, ids: list[int], options: TopUpOptions, summary: TopUpSummary
 ) -> None:
-    limiter = RateLimiter(url, options.token, options.effective_rate, options.window)
+    budget_url = options.limiter_url or shared_url(url)
+    limiter = RateLimiter(budget_url, options.token, options.effective_rate, options.window)
     api = DiscogsAPI(
         limiter,
         token=options.token,

@@ -197,3 +197,43 @@ def test_run_artwork_tops_up_after_the_build_matches_first(
     assert f"artwork: {len(stored)} releases checked" in done.stdout
     keep = set(json.loads((tmp_path / "s.work" / "classification.json").read_text())["keep"])
     assert set(stored) <= keep  # the prune left only matches here; order: test_artwork.py
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_two_top_ups_on_two_caches_share_one_budget_through_one_database(
+    pg_url: str, pg_database_factory: Callable[[], str], shared: bool
+) -> None:
+    """Two caches, one token: with $DISCOGS_RATELIMIT_URL on one database they stay under
+    the rate together; without it (the control) each books its own budget and together
+    they overrun the server's limit, so this test can tell the difference."""
+    from discogs_cache import migrate
+
+    other = pg_database_factory()
+    migrate.upgrade(other)
+    caches = (pg_url, other)
+    ids = range(1, 151)
+    for url in caches:
+        seed(url, ids)
+    with FakeDiscogsAPI(catalog(ids), token=TOKEN, limit=RATE, window=WINDOW) as fake:
+        env = _env(fake) | ({"DISCOGS_RATELIMIT_URL": pg_url} if shared else {})
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "discogs_cache", "artwork", "--database-url", url, *FAST],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for url in caches
+        ]
+        outputs = [p.communicate(timeout=300) for p in procs]
+        busiest = fake.max_in_window(WINDOW)
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert all(TOKEN not in out + err for out, err in outputs)
+    for url in caches:
+        assert rows(url) == {i: (*expected_row(i), True) for i in ids}
+    if shared:
+        assert fake.over_limit == 0 and busiest <= RATE
+        assert busiest >= RATE * 0.8
+    else:
+        assert fake.over_limit > 0
