@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Protocol
 
 import httpx
@@ -154,12 +153,7 @@ class DiscogsAPI:
         self._client = make_client(self.base_url, headers=self._headers, timeout=self._timeout)
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
