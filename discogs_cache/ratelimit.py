@@ -3,19 +3,20 @@
 Discogs allows 60 requests a minute per token (25 without one), counted over a moving
 60-second window, whatever process sends them. A process-local sleep cannot keep two
 top-ups, or a top-up and the station's own lookup service, under that budget together; one
-row per token in `discogs_rate_limit` can. Each request first *books a slot* in a short
-transaction that locks the row (`SELECT ... FOR UPDATE`), then sleeps until its slot:
+row per token in `discogs_rate_limit` can. Before each request, `acquire()` locks the row
+(`SELECT ... FOR UPDATE`, a short transaction) and books the current time when
 
-- the slot comes at least `span / rate` after the last one booked (requests are spread
-  evenly, not sent in bursts), and
-- at least `span` after the `rate`-th most recent one, so no window of `span` seconds
-  ever holds more than `rate` requests, across every process booking on the row.
+- at least `span` has passed since the `rate`-th most recent booking (the hard limit: no
+  window of `span` seconds ever holds more than `rate` requests, across every process
+  booking on the row), and
+- about `span / rate` since the last one (requests spread evenly, not sent in bursts);
 
-`span` is the window plus a safety margin (3%, at most 0.5 s): the server stamps a request
-when it arrives, a little after its slot, and that delay varies. The even spacing gives the
-margin up, so a steady top-up reaches ~99% of its rate on Discogs' 60-s window. `defer()`
-books a phantom slot in the future when the server asks everyone to wait (429 Retry-After,
-a low remaining budget).
+else it sleeps until they will and tries again. The booking is the moment just before the
+request goes out, so a late wake-up never squeezes two requests closer than allowed.
+`span` is the window plus a safety margin (3%, at most 0.5 s) for the delay between a
+booking and the server's clock. A steady top-up reaches ~99% of its rate on Discogs'
+60-s window. `defer()` books a phantom slot in the future when the server asks everyone to
+wait (429 Retry-After, a low remaining budget).
 
 The row's key is a SHA-256 of the token (never the token itself); "anonymous" without one.
 Processes sharing a token should use the same rate; each one enforces its own.
@@ -46,12 +47,16 @@ SAFETY = 0.03
 """Fraction of the window added to it, for the delay between a slot and the server's clock."""
 MAX_MARGIN = 0.5
 """...but never more than this many seconds: that delay is milliseconds, whatever the window."""
+SLACK = 0.15
+"""How much closer than `span / rate` two requests may be: the spacing only smooths bursts
+(at most 1/(1-SLACK) the even rate); the window is the hard limit and binds in a steady
+run, so the few ms each booking costs are lost once per window, not once per request."""
 
 _CREATE_ROW = "INSERT INTO discogs_rate_limit (key) VALUES (%s) ON CONFLICT (key) DO NOTHING"
-_LOCK_ROW = (
-    "SELECT stamps, extract(epoch FROM clock_timestamp())::float8 "
-    "FROM discogs_rate_limit WHERE key = %s FOR UPDATE"
-)
+_LOCK_ROW = "SELECT stamps FROM discogs_rate_limit WHERE key = %s FOR UPDATE"
+# Read the clock in its own statement, once the row is locked: in the locking statement it
+# could be evaluated before a wait for another booking's lock, i.e. too early.
+_NOW = "SELECT extract(epoch FROM clock_timestamp())::float8"
 
 
 def shared_url(cache_url: str) -> str:
@@ -77,13 +82,13 @@ def default_rate(token: str | None) -> int:
 
 
 def next_slot(stamps: list[float], now: float, rate: int, span: float) -> float:
-    """The earliest time >= now that keeps `rate` per `span` and the even spacing.
+    """The earliest time >= now that keeps `rate` per `span` (strict) and the spacing (soft).
 
     `stamps` are the booked times, ascending; pure function, so it is tested directly.
     """
     slot = now
     if stamps:
-        slot = max(slot, stamps[-1] + span / rate)
+        slot = max(slot, stamps[-1] + span / rate * (1 - SLACK))
     if len(stamps) >= rate:
         slot = max(slot, stamps[-rate] + span)
     return slot
@@ -136,8 +141,11 @@ class RateLimiter:
                 "run `discogs-cache migrate` first"
             ) from None
 
-    def _book(self, earliest_delay: float | None) -> tuple[float, float]:
-        """Book one slot (or a phantom `earliest_delay` s ahead); returns (slot, db now)."""
+    def _book(self, phantom: float | None) -> float:
+        """Book now if the window and spacing allow (0.0), else the seconds to wait first.
+
+        With `phantom`, book a slot that many seconds ahead instead (see `defer`).
+        """
         if self._conn is None:
             raise RuntimeError("RateLimiter used outside its `with` block")
         with self._errors(), self._conn.transaction():
@@ -145,27 +153,30 @@ class RateLimiter:
             if row is None:  # deleted under us: book on a fresh row
                 self._conn.execute(_CREATE_ROW, (self.key,))
                 row = self._conn.execute(_LOCK_ROW, (self.key,)).fetchone()
-            assert row is not None
-            stamps, now = sorted(row[0]), float(row[1])
+            clock = self._conn.execute(_NOW).fetchone()
+            assert row is not None and clock is not None
+            stamps, now = sorted(row[0]), float(clock[0])
             live = [s for s in stamps if s > now - self.span]
-            if earliest_delay is None:
-                slot = next_slot(live, now, self.rate, self.span)
+            if phantom is not None:
+                live.append(max(now + phantom, live[-1] if live else now))
             else:
-                slot = max(now + earliest_delay, live[-1] if live else now)
-            live.append(slot)
+                slot = next_slot(live, now, self.rate, self.span)
+                if slot > now:
+                    return slot - now
+                live.append(now)
             self._conn.execute(
                 "UPDATE discogs_rate_limit SET stamps = %s, updated_at = now() WHERE key = %s",
                 (sorted(live), self.key),
             )
-        return slot, now
+        return 0.0
 
     def acquire(self) -> float:
-        """Wait for this process's next slot; returns the seconds waited."""
-        slot, now = self._book(None)
-        wait = max(0.0, slot - now)
-        if wait > 0:
+        """Return when this process may send a request (booked); the seconds waited."""
+        waited = 0.0
+        while (wait := self._book(None)) > 0:
             time.sleep(wait)
-        return wait
+            waited += wait
+        return waited
 
     def defer(self, seconds: float) -> None:
         """Make every process on this token wait `seconds` from now before its next slot."""
@@ -179,6 +190,7 @@ __all__ = [
     "RATE_WITHOUT_TOKEN",
     "RATE_WITH_TOKEN",
     "SAFETY",
+    "SLACK",
     "WINDOW",
     "RateLimiter",
     "default_rate",

@@ -28,9 +28,12 @@ def _max_in_window(times: list[float], window: float) -> int:
 def test_next_slot_spacing_and_window() -> None:
     span = 10.0
     assert next_slot([], 100.0, 5, span) == 100.0
-    assert next_slot([99.0], 100.0, 5, span) == 101.0  # even spacing: span / rate = 2 s
+    # even spacing: span / rate = 2 s, less the 15% slack
+    assert next_slot([99.0], 100.0, 5, span) == pytest.approx(100.7)
     full = [91.0, 93.0, 95.0, 97.0, 99.5]
-    assert next_slot(full, 100.0, 5, span) == 101.5  # spacing after the last one
+    assert next_slot(full, 100.0, 5, span) == pytest.approx(101.2)  # spacing after the last
+    early = [90.5, 93.0, 95.0, 97.0, 98.0]
+    assert next_slot(early, 99.0, 5, span) == 100.5  # the window: the 5th most recent + span
     burst = [99.0, 99.1, 99.2, 99.3, 99.4]  # booked by callers at another rate
     assert next_slot(burst, 100.0, 5, span) == 109.0  # the 5th most recent + span
 
