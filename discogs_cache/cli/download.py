@@ -35,11 +35,13 @@ from discogs_cache.progress import format_table, human_bytes
 @quiet_option
 def download(month: str, dest: Path | None, kinds: str) -> None:
     """Download a Discogs monthly dump from the public bucket ($DISCOGS_DUMPS_URL overrides)."""
-    s = run_download(month, dest, kinds.split(","))
+    s = run_download(month, dest, kinds)
     rows = [(f.name, human_bytes(f.size), f.status, f.resumes or "") for f in s.files]
     click.echo(format_table(("file", "size", "status", "resumes"), rows))
+    fetched = sum(f.status == "downloaded" for f in s.files)
     click.echo(
-        f"dump {s.date} ({s.month}) verified in {s.dest}: {human_bytes(s.downloaded_bytes)}"
-        f" downloaded in {s.seconds:.1f} s ({s.mb_per_s:.1f} MB/s)"
+        f"dump {s.date} ({s.month}) verified in {s.dest}: {fetched} of {len(s.files)} files"
+        f" downloaded, {human_bytes(s.downloaded_bytes)} in {s.seconds:.1f} s"
+        f" ({s.mb_per_s:.1f} MB/s)"
     )
     click.echo(f"next: discogs-cache run --xml {s.dest} ...")

@@ -80,8 +80,10 @@ def parse_month(text: str | None) -> str | None:
     return match.group(0)
 
 
-def parse_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
-    """Requested kinds, checked against the dump's kinds, duplicates dropped, order kept."""
+def parse_kinds(kinds: str | Iterable[str]) -> tuple[str, ...]:
+    """Requested kinds ('a,b' or a list), checked, duplicates dropped, order kept."""
+    if isinstance(kinds, str):
+        kinds = kinds.split(",")
     wanted = tuple(dict.fromkeys(k.strip().lower() for k in kinds if k.strip()))
     unknown = [k for k in wanted if k not in DUMP_KINDS]
     if unknown or not wanted:

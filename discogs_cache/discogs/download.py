@@ -86,7 +86,7 @@ class _Retry(Exception):
 def download(
     month: str | None,
     dest: Path | None = None,
-    kinds: Sequence[str] = DEFAULT_KINDS,
+    kinds: str | Sequence[str] = DEFAULT_KINDS,
     *,
     base_url: str | None = None,
     retries: int = 5,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import random
 import socket
@@ -149,14 +150,14 @@ def test_month_errors(fake_bucket: FakeBucket, tmp_path: Path) -> None:
     assert fake_bucket.hits == []
     with pytest.raises(InputError, match="--month 2026-05: no Discogs dump for that month"):
         _get(fake_bucket, tmp_path, month="2026-05")
-    with pytest.raises(InputError, match="the dump 20261101 .* has no artists, labels"):
+    with pytest.raises(InputError, match=r"the dump 20261101 .* has no artists, labels"):
         _get(fake_bucket, tmp_path)
 
 
 def test_dest_holding_another_month_is_refused(fake_bucket: FakeBucket, tmp_path: Path) -> None:
     fake_bucket.add_dump("20261101", FILES)
     (tmp_path / "discogs_20261001_releases.xml.gz").write_bytes(b"old")
-    with pytest.raises(InputError, match="holds another dump .discogs_20261001_releases"):
+    with pytest.raises(InputError, match=r"holds another dump \(discogs_20261001_releases"):
         _get(fake_bucket, tmp_path)
 
 
@@ -184,5 +185,17 @@ def test_unreachable_server(tmp_path: Path) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with pytest.raises(CacheError, match=f"^listing the dump bucket: cannot reach http://127.0.0.1:{port} "):
+    message = f"^listing the dump bucket: cannot reach http://127.0.0.1:{port} "
+    with pytest.raises(CacheError, match=message):
         download("2026-11", tmp_path, KINDS, base_url=f"http://127.0.0.1:{port}")
+
+
+def test_a_partial_being_written_by_another_download_is_refused(
+    fake_bucket: FakeBucket, tmp_path: Path
+) -> None:
+    fake_bucket.add_dump("20261101", FILES)
+    with (tmp_path / ".discogs_20261101_releases.xml.gz.part").open("ab") as other:
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(CacheError, match="another download is writing this file"):
+            _get(fake_bucket, tmp_path, kinds="releases")
+    assert fake_bucket.gets("releases.xml.gz") == []

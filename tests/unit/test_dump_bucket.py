@@ -46,7 +46,8 @@ def test_parse_listing_last_page_and_common_prefixes_without_namespace() -> None
         b"<CommonPrefixes><Prefix>data/2026/</Prefix></CommonPrefixes></ListBucketResult>"
     )
     page = parse_listing(xml)
-    assert (page.objects, page.prefixes, page.next_token) == ([], ["data/2025/", "data/2026/"], None)
+    assert page.prefixes == ["data/2025/", "data/2026/"]
+    assert (page.objects, page.next_token) == ([], None)
 
 
 @pytest.mark.parametrize(
@@ -112,6 +113,7 @@ def test_parse_kinds() -> None:
         "artists",
         "masters",
     )
+    assert parse_kinds("labels,masters") == ("labels", "masters")
     with pytest.raises(InputError, match=r"--kinds tracks: expected some of"):
         parse_kinds(["releases", "tracks"])
     with pytest.raises(InputError, match=r"--kinds \(empty\)"):
