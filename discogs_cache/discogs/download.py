@@ -28,7 +28,7 @@ from urllib.parse import quote
 import httpx
 from tqdm import tqdm
 
-from discogs_cache import progress
+from discogs_cache import faults, progress
 from discogs_cache.discogs.bucket import (
     CHECKSUM,
     DEFAULT_KINDS,
@@ -239,7 +239,7 @@ def _fetch(
 @contextlib.contextmanager
 def _locked(part: Path) -> Iterator[IO[bytes]]:
     """The partial file opened for appending, locked so two downloads cannot share it."""
-    with part.open("a+b") as handle:
+    with part.open("a+b", buffering=0) as handle:  # unbuffered: a kill loses no received byte
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -272,12 +272,13 @@ class _Transfer:
             with self.client.stream("GET", _path(self.obj.key), headers=headers) as response:
                 self._accept(response)
                 for chunk in response.iter_bytes():  # as received: a drop loses nothing
-                    self.handle.write(chunk)
+                    _write_all(self.handle, chunk)
                     self.digest.update(chunk)
                     self.offset += len(chunk)
                     self.received += len(chunk)
                     if self.bar is not None:
                         self.bar.update(len(chunk))
+                    faults.point("download.chunk")
         except httpx.TransportError as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise _Retry(f"connection lost ({reason})") from None
@@ -303,6 +304,13 @@ class _Transfer:
             self.bar.reset(self.obj.size)
         if status != 200:  # a misplaced 206 or a 416: ask again for the whole file
             raise _Retry(f"HTTP {status} to a Range request")
+
+
+def _write_all(handle: IO[bytes], data: bytes) -> None:
+    """An unbuffered write may take only part of the data: write until all of it is on disk."""
+    view = memoryview(data)
+    while view:
+        view = view[handle.write(view) or 0 :]
 
 
 def _range_start(response: httpx.Response) -> int | None:

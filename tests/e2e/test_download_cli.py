@@ -68,3 +68,21 @@ def test_download_errors_are_one_line(fake_bucket: FakeBucket, tmp_path: Path) -
     assert mismatch.returncode == 1
     assert "discogs_20200806_labels.xml.gz: sha256" in _error_line(mismatch.stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["discogs_20200806_CHECKSUM.txt"]
+
+
+def test_killed_download_resumes_from_its_partial(fake_bucket: FakeBucket, tmp_path: Path) -> None:
+    fake_bucket.add_dump("20200806", _samples())
+    env = {"DISCOGS_DUMPS_URL": fake_bucket.url}
+    kill = {**env, "DISCOGS_CACHE_FAULT": "download.chunk", "DISCOGS_CACHE_FAULT_SKIP": "3"}
+    killed = run_cli("download", "--kinds", "releases", "--dest", tmp_path, env=kill)
+    assert killed.returncode == -9, killed.stderr
+    part = tmp_path / ".discogs_20200806_releases.xml.gz.part"
+    kept = part.stat().st_size
+    assert 0 < kept < 757_043
+    assert not (tmp_path / "discogs_20200806_releases.xml.gz").exists()
+    done = run_cli("download", "--kinds", "releases", "--dest", tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert [h.range for h in fake_bucket.gets("releases.xml.gz")] == [None, f"bytes={kept}-"]
+    final = tmp_path / "discogs_20200806_releases.xml.gz"
+    assert final.read_bytes() == (SAMPLES / "discogs_20200806_releases.xml.gz").read_bytes()
+    assert not part.exists()
