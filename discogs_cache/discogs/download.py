@@ -58,6 +58,7 @@ class FileResult:
     status: str
     downloaded_bytes: int = 0
     resumes: int = 0
+    seconds: float = 0.0  # transfer time, pauses between retries included
 
 
 @dataclass
@@ -68,7 +69,7 @@ class DownloadSummary:
     month: str
     dest: Path
     files: list[FileResult] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # everything: listing, verifying present files, transfers
 
     @property
     def downloaded_bytes(self) -> int:
@@ -76,7 +77,9 @@ class DownloadSummary:
 
     @property
     def mb_per_s(self) -> float:
-        return self.downloaded_bytes / 1e6 / self.seconds if self.seconds else 0.0
+        """The transfer rate (time spent verifying files already present does not count)."""
+        seconds = sum(f.seconds for f in self.files)
+        return self.downloaded_bytes / 1e6 / seconds if seconds else 0.0
 
 
 class _Retry(Exception):
@@ -203,6 +206,7 @@ def _fetch(
     """Download one object to its partial name, resuming on failures; verify, then rename."""
     final, part = dest / obj.name, _part(dest, obj)
     result = FileResult(obj.name, obj.size, "downloaded")
+    started = time.perf_counter()
     with _locked(part) as handle:
         transfer = _Transfer(client, obj, handle)
         failures = 0
@@ -223,6 +227,7 @@ def _fetch(
                     result.resumes += 1
                     time.sleep(backoff * 2 ** max(failures - 1, 0))
         result.downloaded_bytes = transfer.received
+        result.seconds = time.perf_counter() - started
         handle.flush()
         os.fsync(handle.fileno())
         if transfer.digest.hexdigest() != sha256:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from discogs_cache.discogs.bucket import (
@@ -126,3 +128,12 @@ def test_dumps_url_option_then_env_then_default(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("DISCOGS_DUMPS_URL", "http://mirror.example/dumps/")
     assert dumps_url() == "http://mirror.example/dumps"
     assert dumps_url("http://127.0.0.1:9") == "http://127.0.0.1:9"
+
+
+def test_download_refuses_a_dest_without_room(tmp_path: Path) -> None:
+    from discogs_cache.discogs.download import _check_space
+
+    _check_space(tmp_path, [DumpObject("data/2026/discogs_20261101_labels.xml.gz", 1000)])
+    huge = DumpObject("data/2026/discogs_20261101_releases.xml.gz", 10**18)
+    with pytest.raises(InputError, match=r"--dest .*: needs 909494\.7 TB, only .* free$"):
+        _check_space(tmp_path, [huge])
