@@ -11,6 +11,7 @@ import hashlib
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -153,10 +154,9 @@ class _Server(ThreadingHTTPServer):
         self.lock = threading.Lock()
 
 
-@pytest.fixture
-def fake_bucket() -> Iterator[FakeBucket]:
-    """A started fake dump bucket (empty: tests add objects); stopped afterwards."""
-    bucket = FakeBucket()
+@contextmanager
+def serving(bucket: FakeBucket) -> Iterator[FakeBucket]:
+    """Serve `bucket` on 127.0.0.1 (a free port, set as `bucket.url`) for the block."""
     server = _Server(bucket)
     bucket.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
@@ -167,3 +167,10 @@ def fake_bucket() -> Iterator[FakeBucket]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@pytest.fixture
+def fake_bucket() -> Iterator[FakeBucket]:
+    """A started fake dump bucket (empty: tests add objects); stopped afterwards."""
+    with serving(FakeBucket()) as bucket:
+        yield bucket
