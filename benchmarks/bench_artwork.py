@@ -4,7 +4,9 @@ Target (issue 20): >= 95% of the allowed rate, with zero 429s caused by the top-
 Discogs API (tests/fakes/discogs_api.py, real HTTP on 127.0.0.1) enforces the allowed rate
 over its own moving window and counts the requests over it (`over_limit`); it logs each
 request's arrival, so the rate is measured on the server's clock: requests after the first
-divided by the time from the first to the last, per window. The fake's limit is Discogs'
+divided by the time from the first to the last, per window; the verdict uses the requests
+after the first window (the first one may run up to 1/(1-SLACK) faster, which flatters
+short runs), i.e. the rate of a long top-up. The fake's limit is Discogs'
 60 per window; the top-up is configured at its default 55 (the other 5 are left to the
 station's services; with `--server-limit` equal to `--rate` the top-up sees the remaining
 budget run low and slows down on purpose).
@@ -57,9 +59,12 @@ def one_run(url: str, n: int, rate: int, window: float, limit: int | None) -> di
         times = sorted(h.at for h in fake.log)
         busiest = fake.max_in_window(window)
     span = times[-1] - times[0]
+    later = [t for t in times if t > times[0] + window]  # after the first window's ramp-up
+    steady = (len(later) - 1) / (later[-1] - later[0]) * window if len(later) > 1 else 0.0
     return {
         "requests": len(times),
         "per_window": (len(times) - 1) / span * window if span else float("inf"),
+        "steady": steady,
         "over_limit": fake.over_limit,
         "busiest": busiest,
         "failed": summary.failed,
@@ -83,15 +88,17 @@ def main() -> None:
         for _ in range(args.repeat):
             paced.append(one_run(url, args.releases, args.rate, args.window, args.server_limit))
             unpaced.append(one_run(url, args.releases, 10**6, args.window, None))
-    achieved = statistics.median(r["per_window"] for r in paced)
+    achieved = statistics.median(r["steady"] for r in paced)
+    overall = statistics.median(r["per_window"] for r in paced)
     raw = statistics.median(r["per_window"] for r in unpaced)
     print(
         f"# {args.releases} releases, configured {args.rate} per {args.window:g} s, "
         f"server limit {args.server_limit}, x{args.repeat}"
     )
-    report("paced requests per window (median)", achieved, "req")
+    report("paced requests per window, whole run (median)", overall, "req")
+    report("paced requests per window, after the first window (median)", achieved, "req")
     report("unpaced requests per window (median)", raw, "req")
-    print(f"paced runs: {[round(r['per_window'], 2) for r in paced]}")
+    print(f"paced runs, after the first window: {[round(r['steady'], 2) for r in paced]}")
     print(f"busiest window (max over runs): {max(r['busiest'] for r in paced):.0f} requests")
     caused = sum(r["over_limit"] for r in paced)
     failed = sum(r["failed"] for r in paced)
