@@ -1,7 +1,7 @@
 """discogs_rate_limit: the Discogs request budget shared by every process using one token.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-07
 
 Why: Discogs counts requests per token over a moving 60-second window, whatever process sends
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
