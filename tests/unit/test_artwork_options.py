@@ -35,3 +35,11 @@ def test_default_rates_and_eta() -> None:
     assert summary.format() == (
         "artwork (dry run): 10000 releases to check, about 3 h 01 min at 55 requests per 60 s"
     )
+
+
+def test_rate_limit_table_is_not_a_release_table() -> None:
+    from discogs_cache import schema
+
+    assert "discogs_rate_limit" in schema.metadata.tables
+    assert "discogs_rate_limit" not in schema.ALL_TABLES
+    assert "discogs_rate_limit" not in schema.CACHE_TABLES
