@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from discogs_cache import progress
+from discogs_cache import faults, progress
 from discogs_cache.convert import entities, releases, source
 from discogs_cache.convert.filter import IdSet, LibraryFilter, read_library_artists
 from discogs_cache.convert.output import CsvSet, format_rows
@@ -224,6 +224,7 @@ def _releases(
             outputs.write(name, data, result.counts[name])
         credited.update(array("q", result.credited_ids))
         bar.set_postfix(kept=summary.releases_kept, seen=summary.releases_seen, refresh=False)
+        faults.point("convert.after_chunk")  # CSVs half written, not committed
     return credited
 
 

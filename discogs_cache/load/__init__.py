@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from discogs_cache import migrate, progress
+from discogs_cache import faults, migrate, progress
 from discogs_cache.db import connect, database_errors
 from discogs_cache.errors import InputError
 from discogs_cache.load import build
@@ -212,10 +212,12 @@ def _run(b: build.Builder, admin: psycopg.Connection, summary: LoadSummary, work
                 if error is not None:
                     raise error
             results = {name: f.result() for name, f in futures.items()}
+            faults.point("load.before_swap")  # every table built beside the live ones
             with connect(b.url) as conn:
                 with progress.timed("  swap"):
                     swap_in(conn, b.url, b.live, b.new, ALL_TABLES, replace=summary.replaced)
                     conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(b.new)))
+                faults.point("load.before_commit")  # swapped in, not committed
                 conn.commit()
             b.dropped.add(b.new)
         except BaseException:
