@@ -224,9 +224,7 @@ _INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")
 
 
 def _is_integer(value: str) -> bool:
-    return not value or (
-        _INTEGER.fullmatch(value) is not None and -(2**31) <= int(value) < 2**31
-    )
+    return not value or (_INTEGER.fullmatch(value) is not None and -(2**31) <= int(value) < 2**31)
 
 
 def integer_rows_only(staged: StagedFile, types: list[str]) -> Iterator[bytes]:
