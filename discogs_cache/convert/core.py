@@ -194,12 +194,16 @@ def _labels(
     outputs.open(
         "label_hierarchy", ("label_id", "label_name", "parent_label_id", "parent_label_name")
     )
+    partial: list[tuple[str, str, str, str]] = []
     for result, _ in _run(
         file, "labels", entities.label_chunk, entities.init_worker, None, summary, workers,
         chunk_size,
     ):  # fmt: skip
         summary.labels_seen += result.seen
         outputs.write("label_hierarchy", result.rows, result.row_count)
+        partial += result.partial
+    resolved = entities.resolve_by_name(partial)
+    outputs.write("label_hierarchy", format_rows(resolved), len(resolved))
 
 
 def _releases(

@@ -54,3 +54,14 @@ def write_dump(path: Path, root: str, records: list[bytes]) -> list[int]:
     data += f"</{root}>\n".encode()
     path.write_bytes(bytes(data))
     return offsets
+
+
+def old_label_shape(record: bytes, sublabels: list[str]) -> bytes:
+    """A post-2018 label record in the pre-2018 shape: no id attribute on `<parentLabel>`,
+    `<sublabels>` holding `<label>Name</label>` (names XML-escaped by the caller)."""
+    record = re.sub(rb"<parentLabel id=\"\d+\">", b"<parentLabel>", record)
+    old = b"<sublabels>" + b"".join(b"<label>%s</label>" % n.encode() for n in sublabels)
+    old += b"</sublabels>"
+    if b"<sublabels>" not in record:
+        return record[: -len(b"</label>")] + old + b"</label>"
+    return re.sub(rb"<sublabels>.*?</sublabels>", old, record, flags=re.S)
