@@ -224,6 +224,7 @@ def _run(b: build.Builder, admin: psycopg.Connection, summary: LoadSummary, work
                     raise error
             results = {name: f.result() for name, f in futures.items()}
             faults.point("load.before_swap")  # every table built beside the live ones
+            bar.close()  # the COPYs are done: the swap's line goes below the bar, not into it
             with connect(b.url) as conn:
                 with progress.timed("  swap"):
                     swap_in(conn, b.url, b.live, b.new, ALL_TABLES, replace=summary.replaced)

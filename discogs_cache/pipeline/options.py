@@ -74,7 +74,9 @@ class RunOptions:
 def check_options(o: RunOptions) -> None:
     """Raise UsageError for missing, contradictory or meaningless option combinations."""
     if (o.xml is None) == (o.csv_dir is None):
-        raise UsageError("give exactly one of --xml PATH (steps 1-8) or --csv-dir DIR (3-8)")
+        raise UsageError(
+            "give exactly one of --xml PATH (every step) or --csv-dir DIR (from schema on)"
+        )
     _check_urls(o)
     if o.mode == "csv":
         if o.library_artists is not None:

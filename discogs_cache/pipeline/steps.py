@@ -155,12 +155,13 @@ def load_step(ctx: Context) -> Outcome:
     if summary.missing_files:
         progress.note(f"load: optional files absent: {', '.join(summary.missing_files)}")
     rows = {t.table: t.loaded for t in summary.tables}
-    skipped = {
-        t.table: t.empty_required + t.missing_release + t.duplicates
+    skipped = {  # the load's words: skipped rows, and duplicates collapsed (not skipped)
+        t.table: t.empty_required + t.missing_release
         for t in summary.tables
-        if t.empty_required + t.missing_release + t.duplicates
+        if t.empty_required + t.missing_release
     }
-    outputs: dict[str, Any] = {"rows": rows, "skipped": skipped}
+    collapsed = {t.table: t.duplicates for t in summary.tables if t.duplicates}
+    outputs: dict[str, Any] = {"rows": rows, "skipped": skipped, "duplicates_collapsed": collapsed}
     if summary.bad_integers:
         outputs["bad_integer_rows"] = summary.bad_integers
         progress.note(f"warning: load skipped rows whose id is no integer: {summary.bad_integers}")
