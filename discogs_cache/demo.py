@@ -139,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="dump shape: 2020 (real records) or 2025 (current shape)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("demo-out"),
                         help="state file and kept CSVs (default: ./demo-out)")  # fmt: skip
-    parser.add_argument("--server-url", default=None,
-                        help="a PostgreSQL server to use instead of the embedded one")
+    parser.add_argument(
+        "--server-url", default=None, help="a PostgreSQL server to use instead of the embedded one"
+    )
     database_help = f"database (re)created for the demo (default: {DEMO_DATABASE})"
     parser.add_argument("--database", default=DEMO_DATABASE, help=database_help)
     args = parser.parse_args(argv)
