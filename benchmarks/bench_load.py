@@ -53,12 +53,17 @@ from discogs_cache.load.transform import CHILD_TARGETS
 T = TypeVar("T")
 
 FILES = tuple(spec.name for spec in SPECS)
-"""The CSVs `load` reads: the baseline copies exactly these."""
+"""The CSVs `load` reads (those present): the baseline copies exactly these."""
 
 
-def load_lanes(workers: int | None = None) -> int:
-    """The lanes `load(..., workers=workers)` runs (its own default rule)."""
-    return max(1, min(workers or min(os.cpu_count() or 2, 4), len(FILES)))
+def files_in(csv_dir: Path) -> list[str]:
+    """The names of FILES that `csv_dir` holds (the load skips absent optional ones too)."""
+    return [name for name in FILES if (csv_dir / f"{name}.csv").is_file()]
+
+
+def load_lanes(csv_dir: Path, workers: int | None = None) -> int:
+    """The lanes `load(csv_dir, workers=workers)` runs (its own default rule)."""
+    return max(1, min(workers or min(os.cpu_count() or 2, 4), len(files_in(csv_dir))))
 
 
 def _copy_one(url: str, csv_dir: Path, name: str) -> None:
@@ -79,7 +84,7 @@ def bare_copy(url: str, csv_dir: Path, *, unlogged: bool = False, lanes: int = 1
     """Seconds to COPY every CSV into bare all-text tables (created beforehand), `lanes`
     files at once, each on its own connection, biggest first."""
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
-        for name in FILES:
+        for name in files_in(csv_dir):
             with open(csv_dir / f"{name}.csv", newline="", encoding="utf-8") as handle:
                 header = next(csv.reader(handle))
             conn.execute(
@@ -91,7 +96,7 @@ def bare_copy(url: str, csv_dir: Path, *, unlogged: bool = False, lanes: int = 1
                     ),
                 )
             )
-    order = sorted(FILES, key=lambda n: -(csv_dir / f"{n}.csv").stat().st_size)
+    order = sorted(files_in(csv_dir), key=lambda n: -(csv_dir / f"{n}.csv").stat().st_size)
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=lanes) as pool:
         for future in [pool.submit(_copy_one, url, csv_dir, name) for name in order]:
@@ -146,9 +151,9 @@ def main() -> None:
     progress.set_quiet(True)
     csv_dir = BENCH_DATA / f"load-{args.releases}"
     info = write_synthetic_csvs(csv_dir, args.releases)
-    size = sum((csv_dir / f"{n}.csv").stat().st_size for n in FILES)
+    size = sum((csv_dir / f"{n}.csv").stat().st_size for n in files_in(csv_dir))
     print(f"# {args.releases} releases, {info.track_rows} track rows, {size / 1e6:.1f} MB of CSV")
-    lanes = load_lanes(args.workers)
+    lanes = load_lanes(csv_dir, args.workers)
     print(f"# load lanes (--workers): {args.workers or 'the load default'}: {lanes}; the "
           f"baseline COPYs on as many connections")  # fmt: skip
 
@@ -205,7 +210,7 @@ def main() -> None:
 
 def bare_copy_unlogged(url: str, csv_dir: Path, lanes: int) -> float:
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
-        for name in FILES:
+        for name in files_in(csv_dir):
             conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(f"bare_{name}")))
     return bare_copy(url, csv_dir, unlogged=True, lanes=lanes)
 

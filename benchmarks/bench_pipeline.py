@@ -121,7 +121,7 @@ def bench_csv(n: int, repeat: int) -> float:
         if summary.seconds <= min(runs):
             best = summary
         with scratch_database("bench_pipe_copy", migrated=False) as url:
-            baseline.append(bare_copy(url, csv_dir, lanes=load_lanes()))
+            baseline.append(bare_copy(url, csv_dir, lanes=load_lanes(csv_dir)))
     print(f"# {settings}", flush=True)
     print_steps("--csv-dir (best run)", best)
     for label, values in (("run --csv-dir", runs), ("baseline bare COPY", baseline)):

@@ -17,7 +17,7 @@ from discogs_cache.load import load
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 from bench_dedup import BARE_DEDUP  # noqa: E402
-from bench_load import FILES, bare_copy  # noqa: E402
+from bench_load import bare_copy, files_in  # noqa: E402
 from synth import write_synthetic_csvs  # noqa: E402
 
 CORRELATED = """
@@ -49,7 +49,8 @@ def test_parallel_bare_copy_copies_every_row(pg_url: str, tmp_path: Path) -> Non
     write_synthetic_csvs(tmp_path, 500, seed=4)
     assert bare_copy(pg_url, tmp_path, lanes=3) > 0
     with psycopg.connect(conninfo(pg_url)) as conn:
-        for name in FILES:
+        assert len(files_in(tmp_path)) == 7  # the synthetic converter output
+        for name in files_in(tmp_path):
             with (tmp_path / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
                 records = sum(1 for _ in csv.reader(handle)) - 1
             query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(f"bare_{name}"))
