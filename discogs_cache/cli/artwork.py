@@ -45,8 +45,20 @@ Safe to kill and re-run: it continues where it stopped. Exit codes: 0 done,
     type=existing_path(dir_okay=False),
     help="File holding the Discogs token (default: $DISCOGS_TOKEN).",
 )
-@click.option("--rate-window", type=click.FloatRange(min=0.1), default=60.0, hidden=True)
-@click.option("--backoff", type=click.FloatRange(min=0), default=2.0, hidden=True)
+@click.option(
+    "--rate-window",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    hidden=True,
+    help="Seconds the rate is counted over (tests shorten Discogs' 60 s window).",
+)
+@click.option(
+    "--backoff",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    hidden=True,
+    help="First 5xx/timeout retry delay in seconds, doubled each time (tests shorten it).",
+)
 @database_url_option
 @quiet_option
 def artwork(
