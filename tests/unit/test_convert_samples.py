@@ -151,8 +151,16 @@ def test_post_2024_record(tmp_path: Path) -> None:
         ("4", "2b", "Part Two", "1:00"),
     ]
     assert read_csv(out / "release_track_artist.csv") == [
-        {"release_id": "31000001", "track_sequence": "1", "artist_name": "Guest Voice"}
+        {"release_id": "31000001", "track_sequence": "1", "artist_name": "Guest Voice",
+         "extra": "0", "role": ""}
+    ]  # fmt: skip
+    assert read_csv(out / "release_genre.csv") == [
+        {"release_id": "31000001", "genre": "Electronic"}
     ]
+    assert read_csv(out / "release_label.csv") == [
+        {"release_id": "31000001", "label": "Warp Records", "catno": "WAP 1", "label_id": "23528"}
+    ]
+    assert artists[2]["role"] == "Mastered By"
     assert (out / "release.csv").read_bytes().startswith(b"id,status,title,country,released,")
 
 
