@@ -34,6 +34,8 @@ from lxml import etree
 
 from discogs_cache.convert.filter import LibraryFilter
 from discogs_cache.convert.output import format_rows
+from discogs_cache.convert.records import END as _END
+from discogs_cache.convert.records import record_starts, trim_unread
 
 TABLES: dict[str, tuple[str, ...]] = {
     "release": (
@@ -59,15 +61,6 @@ _CREDIT = re.compile(
 )
 
 
-# What follows the tracklist in Discogs' record layout: each element optional, in this
-# order, its content up to the first end tag of its name (a nested element of the same name
-# leaves an end tag that is not `</release>`, so nothing is cut). Only the videos are read.
-_AFTER_TRACKLIST = [
-    (b"<%s>" % t, b"<%s/>" % t, b"</%s>" % t) for t in (b"identifiers", b"videos", b"companies")
-]
-_KEPT_AFTER = b"videos"
-_AFTER_NAME = frozenset(b" \t\n\r\f\v>")  # what `\s` or `>` match after "<release"
-_END = b"</release>"
 _PARSER = etree.XMLParser(resolve_entities=False, huge_tree=True)
 _state: dict[str, LibraryFilter | None] = {"filter": None}
 Credit = tuple[int | None, str]
@@ -326,54 +319,6 @@ def _videos(videos: Any, rid: str, out: list[tuple[Any, ...]]) -> None:
              duration if duration.isdigit() and len(duration) < 10 else "",
              (video.get("embed") or "").strip().lower())
         )  # fmt: skip
-
-
-def trim_unread(record: bytes) -> bytes:
-    """The record without its trailing identifiers and companies, which are never read and
-    are a third of its bytes: parsing kept records is the biggest cost left. The videos
-    between them are kept (read).
-
-    Cut only when everything after the last `</tracklist>` is exactly those elements and the
-    record's end tag, so they are children of `<release>` and the rows cannot change. An XML
-    error inside the cut part then goes unnoticed, as in a record the pre-screen rejects."""
-    end = record.rfind(b"</tracklist>")
-    if end < 0:
-        return record
-    end += len(b"</tracklist>")
-    at = end
-    kept = b""
-    for start_tag, empty_tag, end_tag in _AFTER_TRACKLIST:
-        if record.startswith(start_tag, at):
-            close = record.find(end_tag, at + len(start_tag))
-            if close < 0:
-                return record
-            if start_tag[1:-1] == _KEPT_AFTER:
-                kept = record[at : close + len(end_tag)]
-            at = close + len(end_tag)
-        elif record.startswith(empty_tag, at):
-            if start_tag[1:-1] == _KEPT_AFTER:
-                kept = empty_tag
-            at += len(empty_tag)
-    if record[at:].lstrip() != _END:
-        return record
-    return record[:end] + kept + _END
-
-
-def record_starts(data: bytes) -> list[int]:
-    """Offsets of the record starts in data (what `_START` matches), then len(data).
-
-    A bytes.find loop: about twice as fast as `_START.finditer`, which tries its pattern at
-    every `<` of the chunk."""
-    starts = []
-    find, size = data.find, len(data)
-    at = find(b"<release")
-    while at >= 0:
-        after = at + 8
-        if after < size and data[after] in _AFTER_NAME:
-            starts.append(at)
-        at = find(b"<release", after)
-    starts.append(size)
-    return starts
 
 
 def process_chunk(offset: int, data: bytes) -> ReleaseChunkResult:

@@ -14,7 +14,7 @@ from lxml import etree
 from discogs_cache.convert import convert
 from discogs_cache.db import conninfo
 from discogs_cache.load import load
-from tests.unit.test_convert_contract_v2 import _written_tracks
+from tests.unit.test_convert_samples import written_tracks
 
 
 def merge_roles(roles: Iterable[str]) -> str | None:
@@ -64,7 +64,7 @@ def test_loaded_samples_fill_contract_v2(
     # track credits: one row per (track, name, extra), roles of repeats joined
     track_credits: dict[tuple[int, int, str, int], list[str]] = {}
     for r in releases:
-        for seq, track in enumerate(_written_tracks(r.find("tracklist")), 1):
+        for seq, track in enumerate(written_tracks(r.find("tracklist")), 1):
             for extra, path in ((0, "artists/artist"), (1, "extraartists/artist")):
                 for a in track.findall(path):
                     key = (int(r.get("id")), seq, a.findtext("name"), extra)

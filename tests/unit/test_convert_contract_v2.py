@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import gzip
 from pathlib import Path
 
@@ -12,39 +11,14 @@ from lxml import etree
 from discogs_cache import progress
 from discogs_cache.convert import convert
 from tests.conftest import SAMPLES
-
-
-@pytest.fixture(autouse=True)
-def _quiet() -> None:
-    progress.set_quiet(True)
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+from tests.unit.test_convert_samples import read_csv
+from tests.unit.test_convert_samples import written_tracks as _written_tracks
 
 
 def _xml(kind: str) -> etree._Element:
     return etree.fromstring(
         gzip.decompress((SAMPLES / f"discogs_20200806_{kind}.xml.gz").read_bytes())
     )
-
-
-def _written_tracks(tracklist: etree._Element) -> list[etree._Element]:
-    """The tracks convert writes (titled, not headings), depth first: the sequence order."""
-    result = []
-    for track in tracklist.findall("track"):
-        subs = track.find("sub_tracks")
-        heading = (
-            not (track.findtext("position") or "").strip()
-            and not (track.findtext("duration") or "").strip()
-            and subs is None
-        )
-        if (track.findtext("title") or "") and not heading:
-            result.append(track)
-        if subs is not None:
-            result.extend(_written_tracks(subs))
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -81,9 +81,12 @@ def test_trim_keeps_anything_unusual_after_the_tracklist() -> None:
         '<release id="1"><title>T</title><tracklist><track><position>1</position>'
         "<title>S</title></track></tracklist>{tail}</release>"
     )
-    tail = '<identifiers><identifier value="x"/></identifiers><videos><video><title>V</title>'
+    tail = (
+        '<identifiers><identifier value="x"/></identifiers><videos><video><title>V</title>'
+        "<description>long &amp; unread</description>"
+    )
     regular = base.format(tail=tail + "</video></videos><companies/>").encode()
-    videos = "<videos><video><title>V</title></video></videos>"  # read: kept
+    videos = "<videos><video><title>V</title></video></videos>"  # read: kept, less descriptions
     assert releases.trim_unread(regular) == base.format(tail=videos).encode()
     for tail in (
         "<notes>after</notes>",  # read by the converter: must stay

@@ -26,9 +26,10 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _count_tracks(tracklist: etree._Element) -> int:
-    """Independent count of the documented rule: titled, non-heading tracks, depth first."""
-    count = 0
+def written_tracks(tracklist: etree._Element) -> list[etree._Element]:
+    """Independent reading of the documented rule: titled, non-heading tracks, depth first
+    (the order of `sequence`)."""
+    result = []
     for track in tracklist.findall("track"):
         subs = track.find("sub_tracks")
         heading = (
@@ -37,10 +38,14 @@ def _count_tracks(tracklist: etree._Element) -> int:
             and subs is None
         )
         if (track.findtext("title") or "") and not heading:
-            count += 1
+            result.append(track)
         if subs is not None:
-            count += _count_tracks(subs)
-    return count
+            result.extend(written_tracks(subs))
+    return result
+
+
+def _count_tracks(tracklist: etree._Element) -> int:
+    return len(written_tracks(tracklist))
 
 
 def test_samples_counts_match_an_independent_lxml_count(tmp_path: Path) -> None:
