@@ -16,7 +16,13 @@ from discogs_cache.cli._common import (
     quiet_option,
     resolve_url,
 )
-from discogs_cache.pipeline.options import DEFAULT_STATE_FILE, RunOptions, UsageError, check_options
+from discogs_cache.pipeline.options import (
+    DEFAULT_STATE_FILE,
+    FILTERS,
+    RunOptions,
+    UsageError,
+    check_options,
+)
 
 _EPILOG = """\b
 Order: library -> convert -> schema -> load -> classify -> dedup (preferring the
@@ -61,6 +67,14 @@ Exit codes: 0 done, 2 bad input/usage, 3 database error, 75 another run holds th
     help="Also write the final summary as JSON to this file.",
 )
 @click.option("--workers", type=int, default=None, help="Converter processes (default: cores).")
+@click.option(
+    "--filter",
+    "keep_filter",
+    type=click.Choice(FILTERS),
+    default=None,
+    help="What convert keeps: the library's albums (default with --library-db or "
+    "--wxyc-db-url) or everything by its artists.",
+)
 @quiet_option
 def run(
     xml: Path | None,
@@ -78,6 +92,7 @@ def run(
     state_file: Path,
     summary_json: Path | None,
     workers: int | None,
+    keep_filter: str | None,
 ) -> None:
     """Run the whole pipeline: a Discogs dump (or its CSVs) to a pruned, indexed cache."""
     from discogs_cache.pipeline.run import run as run_pipeline
@@ -97,6 +112,7 @@ def run(
         resume=resume,
         state_file=state_file,
         workers=workers,
+        filter=keep_filter,
     )
     try:
         check_options(options)  # before resolving: a usage error never starts a server

@@ -3,7 +3,8 @@
 For each artist the worker returns (a) whether its name, name variations or aliases match the
 library (its id then matches on releases) and (b) its distinct alias/variation names, spilled
 to disk as `artist_id,alias_name` rows so memory stays flat; only the ids credited on kept
-releases are written to artist_alias.csv at the end.
+releases are written to artist_alias.csv at the end. With the album filter it also returns
+(c) the alias names the classifier can use, which the releases pass classifies with.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class EntityChunkResult:
     matched_ids: bytes = b""  # array('q'): artists matching the library through any name
     rows: bytes = b""  # CSV rows: artist_id,alias_name or the label_hierarchy layout
     row_count: int = 0
+    useful_aliases: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
+    """With the album filter: (artist id, the alias names the classifier can use)."""
 
 
 def init_worker(library: LibraryFilter | None) -> None:
@@ -72,6 +75,10 @@ def artist_chunk(offset: int, data: bytes) -> EntityChunkResult:
         rows.extend((artist_id, name) for name in names)
         if library is not None and any(library.name_matches(n) for n in (own, *names)):
             matched.append(int(artist_id))
+        if library is not None and library.albums is not None and names:
+            useful = library.albums.useful_aliases(names)
+            if useful:
+                result.useful_aliases.append((int(artist_id), tuple(useful)))
     result.matched_ids = matched.tobytes()
     result.rows, result.row_count = format_rows(rows), len(rows)
     return result

@@ -15,6 +15,8 @@ Decisions (the loader and consumers rely on them):
 - `release_artist`: main credits extra=0, `<extraartists>` extra=1; `position` is 1..n within
   each list; `artist_id` is empty for unlinked credits (no `<id>`, or id 0 in older dumps).
 - `format`: the first format's name. `master_id`: the text of `<master_id>`.
+- With the album filter (`convert.albums`), a release that passes the artist filter is
+  classified here and written only when KEEP or REVIEW; its compact record is returned.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ import re
 from array import array
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
 from discogs_cache.convert.filter import LibraryFilter
 from discogs_cache.convert.output import format_rows
+
+if TYPE_CHECKING:  # imported when used: the classifier is only needed with the album filter
+    from discogs_cache.convert.albums import AlbumFilter
 
 TABLES: dict[str, tuple[str, ...]] = {
     "release": (
@@ -79,6 +84,8 @@ class ReleaseChunkResult:
     tables: dict[str, bytes] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     credited_ids: bytes = b""  # array('q') of main-artist ids on kept releases
+    matched: int = 0  # releases that passed the artist filter (all kept without albums)
+    records: bytes = b""  # album filter: CSV rows of albums.RECORD_COLUMNS, one per match
 
 
 def init_worker(library: LibraryFilter | None) -> None:
@@ -281,6 +288,29 @@ def release_rows(release: Any, rows: dict[str, list[tuple[Any, ...]]], ids: arra
     )  # fmt: skip
 
 
+def _album_keeps(albums: AlbumFilter, release: Any, records: list[tuple[str, ...]]) -> bool:
+    """Classify a release that passed the artist filter (its compact record goes to
+    `records`); whether it is KEEP or REVIEW. A release without a numeric id cannot be
+    loaded: it is neither classified nor kept."""
+    from discogs_cache.convert.albums import record, retained
+
+    rid = (release.get("id") or "").strip()
+    if not rid.isdigit():
+        return False
+    title = master_id = fmt = ""
+    for child in release:
+        tag = child.tag
+        if tag == "title":
+            title = child.text or ""
+        elif tag == "master_id":
+            master_id = (child.text or "").strip()
+        elif tag == "formats" and not fmt and len(child):
+            fmt = child[0].get("name", "")
+    verdict = albums.classify(int(rid), title, main_credits(release))
+    records.append(record(verdict, master_id, fmt))
+    return retained(verdict)
+
+
 def trim_unread(record: bytes) -> bytes:
     """The record without its trailing identifiers/videos/companies, which are never read and
     are a third to a half of its bytes: parsing kept records is the biggest cost left.
@@ -326,6 +356,8 @@ def record_starts(data: bytes) -> list[int]:
 def process_chunk(offset: int, data: bytes) -> ReleaseChunkResult:
     """Screen, parse and format every release record in one chunk."""
     library = _state["filter"]
+    albums = library.albums if library is not None else None
+    records: list[tuple[str, ...]] = []
     result = ReleaseChunkResult(xml_bytes=len(data))
     rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in TABLES}
     ids = array("q")
@@ -350,8 +382,12 @@ def process_chunk(offset: int, data: bytes) -> ReleaseChunkResult:
             continue
         if library is not None and decision is None and not library.keeps(main_credits(release)):
             continue
+        result.matched += 1
+        if albums is not None and not _album_keeps(albums, release, records):
+            continue
         result.kept += 1
         release_rows(release, rows, ids)
+    result.records = format_rows(records)
     result.tables = {name: format_rows(table) for name, table in rows.items()}
     result.counts = {name: len(table) for name, table in rows.items()}
     result.credited_ids = ids.tobytes()
