@@ -16,7 +16,8 @@ Decisions (the loader and consumers rely on them):
   each list; `artist_id` is empty for unlinked credits (no `<id>`, or id 0 in older dumps).
 - `format`: the first format's name. `master_id`: the text of `<master_id>`.
 - With the album filter (`convert.albums`), a release that passes the artist filter is
-  classified here and written only when KEEP or REVIEW; its compact record is returned.
+  classified here (`convert.album_verdicts`) and written only when KEEP or REVIEW; its
+  compact record is returned.
 """
 
 from __future__ import annotations
@@ -25,15 +26,12 @@ import re
 from array import array
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lxml import etree
 
 from discogs_cache.convert.filter import LibraryFilter
 from discogs_cache.convert.output import format_rows
-
-if TYPE_CHECKING:  # imported when used: the classifier is only needed with the album filter
-    from discogs_cache.convert.albums import AlbumFilter
 
 TABLES: dict[str, tuple[str, ...]] = {
     "release": (
@@ -288,29 +286,6 @@ def release_rows(release: Any, rows: dict[str, list[tuple[Any, ...]]], ids: arra
     )  # fmt: skip
 
 
-def _album_keeps(albums: AlbumFilter, release: Any, records: list[tuple[str, ...]]) -> bool:
-    """Classify a release that passed the artist filter (its compact record goes to
-    `records`); whether it is KEEP or REVIEW. A release without a numeric id cannot be
-    loaded: it is neither classified nor kept."""
-    from discogs_cache.convert.albums import record, retained
-
-    rid = (release.get("id") or "").strip()
-    if not rid.isdigit():
-        return False
-    title = master_id = fmt = ""
-    for child in release:
-        tag = child.tag
-        if tag == "title":
-            title = child.text or ""
-        elif tag == "master_id":
-            master_id = (child.text or "").strip()
-        elif tag == "formats" and not fmt and len(child):
-            fmt = child[0].get("name", "")
-    verdict = albums.classify(int(rid), title, main_credits(release))
-    records.append(record(verdict, master_id, fmt))
-    return retained(verdict)
-
-
 def trim_unread(record: bytes) -> bytes:
     """The record without its trailing identifiers/videos/companies, which are never read and
     are a third to a half of its bytes: parsing kept records is the biggest cost left.
@@ -357,6 +332,8 @@ def process_chunk(offset: int, data: bytes) -> ReleaseChunkResult:
     """Screen, parse and format every release record in one chunk."""
     library = _state["filter"]
     albums = library.albums if library is not None else None
+    if albums is not None:
+        from discogs_cache.convert import album_verdicts
     records: list[tuple[str, ...]] = []
     result = ReleaseChunkResult(xml_bytes=len(data))
     rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in TABLES}
@@ -365,10 +342,16 @@ def process_chunk(offset: int, data: bytes) -> ReleaseChunkResult:
     result.seen = len(starts) - 1
     for start, stop in pairwise(starts):
         decision: bool | None = None
+        verdict: bool | None = None  # the album filter's, when decided from the bytes
         if library is not None:
             decision = screen_keeps(library, data, start, stop)
             if decision is False:
                 continue
+            if decision and albums is not None:
+                verdict = album_verdicts.from_bytes(albums, data, start, stop, records)
+                if verdict is False:  # PRUNE: most of what passes, and never parsed
+                    result.matched += 1
+                    continue
         record = data[start:stop].rstrip()
         if not record.endswith(_END):  # the last record of a file: drop the root's end tag
             end = record.rfind(_END)
@@ -383,7 +366,7 @@ def process_chunk(offset: int, data: bytes) -> ReleaseChunkResult:
         if library is not None and decision is None and not library.keeps(main_credits(release)):
             continue
         result.matched += 1
-        if albums is not None and not _album_keeps(albums, release, records):
+        if albums and verdict is None and not album_verdicts.from_tree(albums, release, records):
             continue
         result.kept += 1
         release_rows(release, rows, ids)

@@ -159,3 +159,32 @@ def test_album_filter_options(tmp_path: Path) -> None:
                str(artists)],
     )  # fmt: skip
     assert result.exit_code == 2 and "needs --library-db" in result.output
+
+
+def test_verdicts_from_the_bytes_equal_those_from_the_tree(samples_dir: Path) -> None:
+    """Every real sample record: the byte path (no parse) gives the tree path's record, or
+    leaves the record to the parse."""
+    import gzip
+    from itertools import pairwise
+
+    from lxml import etree
+
+    from discogs_cache.convert import album_verdicts
+    from discogs_cache.convert.releases import record_starts
+
+    with gzip.open(samples_dir / "discogs_20200806_releases.xml.gz", "rb") as handle:
+        data = handle.read()
+    entries = [CatalogEntry(1, "Stockholm", "The Persuader"), *LIBRARY]
+    album_filter = AlbumFilter(build_index(entries), name_max=500)
+    decided = kept = 0
+    for start, stop in pairwise(record_starts(data)):
+        by_bytes: list[tuple[str, ...]] = []
+        by_tree: list[tuple[str, ...]] = []
+        fast = album_verdicts.from_bytes(album_filter, data, start, stop, by_bytes)
+        record = data[start:stop].rstrip().removesuffix(b"</releases>").rstrip()
+        slow = album_verdicts.from_tree(album_filter, etree.fromstring(record), by_tree)
+        if fast is not None:
+            decided += 1
+            kept += fast
+            assert (fast, by_bytes) == (slow, by_tree)
+    assert (decided, kept) == (1000, 1)
