@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,6 @@ from discogs_cache.matcher import (
     build_index,
     load_mappings,
 )
-from discogs_cache.normalize import artist_key
 
 FILE_NAME = "classification.json"
 VERSION = 1
@@ -88,11 +87,12 @@ class AlbumFilter:
             self._uses = 1
         return self._classifier
 
-    def useful_aliases(self, names: Iterable[str]) -> list[str]:
-        """The alias names whose key stands for a library artist (exactly or fuzzily): the
-        classifier gets a candidate from no other, so the rest change no verdict."""
+    def useful_aliases(self, keys: Mapping[str, str]) -> list[str]:
+        """The alias names (mapped to their `artist_key`) whose key stands for a library
+        artist, exactly or fuzzily: the classifier gets a candidate from no other alias, so
+        leaving the rest out changes no verdict."""
         classifier = self._fresh()
-        return [name for name in names if (key := artist_key(name)) and classifier.resolve(key)]
+        return [name for name, key in keys.items() if key and classifier.resolve(key)]
 
     def classify(self, rid: int, title: str, credits: Sequence[tuple[int | None, str]]) -> Verdict:
         """The verdict `classify_cache` gives this release once loaded: the main credits as

@@ -20,6 +20,7 @@ from lxml import etree
 from discogs_cache.convert.batch import parse_records
 from discogs_cache.convert.filter import LibraryFilter
 from discogs_cache.convert.output import format_rows
+from discogs_cache.normalize import artist_key
 
 _PARSER = etree.XMLParser(resolve_entities=False, huge_tree=True)
 _STARTS = {"artists": re.compile(rb"<artist[\s>]"), "labels": re.compile(rb"<label>")}
@@ -73,10 +74,13 @@ def artist_chunk(offset: int, data: bytes) -> EntityChunkResult:
         if not artist_id.isdigit():
             continue
         rows.extend((artist_id, name) for name in names)
-        if library is not None and any(library.name_matches(n) for n in (own, *names)):
+        if library is None:
+            continue
+        keys = {name: artist_key(name) for name in (own, *names)}  # each normalized once
+        if any(key in library.names for key in keys.values()):
             matched.append(int(artist_id))
-        if library is not None and library.albums is not None and names:
-            useful = library.albums.useful_aliases(names)
+        if library.albums is not None and names:
+            useful = library.albums.useful_aliases({name: keys[name] for name in names})
             if useful:
                 result.useful_aliases.append((int(artist_id), tuple(useful)))
     result.matched_ids = matched.tobytes()
