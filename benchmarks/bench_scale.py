@@ -48,6 +48,7 @@ class Sample:
     rss: int  # PSS summed over the process tree (shared pages once)
     disk: int
     rss_sum: int = 0  # VmRSS summed (counts pages shared by forked workers once per process)
+    cpu: float = 0.0  # CPU seconds so far: the run's process tree and its database backends
 
 
 @dataclass
@@ -71,9 +72,35 @@ class Measured:
     def peak_disk(self) -> int:
         return max((s.disk for s in self.samples), default=0)
 
-    def step_peaks(self, start: float, end: float) -> tuple[int, int]:
-        inside = [s for s in self.samples if start <= s.at <= end] or self.samples[:0]
-        return max((s.rss for s in inside), default=0), max((s.disk for s in inside), default=0)
+    @property
+    def cpu(self) -> float:
+        return self.samples[-1].cpu if self.samples else 0.0
+
+    def step_peaks(self, start: float, end: float) -> tuple[int, int, float]:
+        """Peak memory, peak disk and CPU seconds of the samples between start and end."""
+        inside = [s for s in self.samples if start <= s.at <= end]
+        before = [s.cpu for s in self.samples if s.at < start]
+        cpu = inside[-1].cpu - (before[-1] if before else 0.0) if inside else 0.0
+        rss = max((s.rss for s in inside), default=0)
+        return rss, max((s.disk for s in inside), default=0), cpu
+
+
+class CpuMeter:
+    """CPU seconds of a set of processes that come and go: the last value seen per pid,
+    summed (a process's last tenths of a second before it exits can be missed)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, float] = {}
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def update(self, pids: set[int]) -> float:
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            self.seen[pid] = (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+        return sum(self.seen.values())
 
 
 def dir_bytes(path: Path) -> int:
@@ -87,7 +114,8 @@ def dir_bytes(path: Path) -> int:
     return total
 
 
-def database_bytes(url: str, name: str) -> int:
+def database_bytes(url: str, name: str, backends: set[int]) -> int:
+    """pg_database_size; adds the pids of the database's other backends to `backends`."""
     import psycopg
 
     from discogs_cache.db import conninfo
@@ -95,6 +123,11 @@ def database_bytes(url: str, name: str) -> int:
     try:
         with psycopg.connect(conninfo(url), autocommit=True) as conn:
             row = conn.execute("SELECT pg_database_size(%s)", (name,)).fetchone()
+            pids = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            ).fetchall()
+        backends.update(int(pid) for (pid,) in pids)
         return int(row[0]) if row else 0
     except psycopg.Error:
         return 0
@@ -103,7 +136,7 @@ def database_bytes(url: str, name: str) -> int:
 def run_once(n: int, keep: str, workers: int | None) -> Measured:
     """One `run --xml` of n releases into a fresh database, sampled as it goes."""
     from bench_convert import tree_rss
-    from common import scratch_database, tree_pss
+    from common import process_tree, scratch_database, tree_pss
     from scale_dump import build
     from sqlalchemy.engine import make_url
 
@@ -130,15 +163,16 @@ def run_once(n: int, keep: str, workers: int | None) -> Measured:
 
         def disk_sampler() -> None:  # pg_database_size is a query: not in the RSS loop
             while not stop.is_set():
-                disk[0] = dir_bytes(work) + database_bytes(url, name)
+                disk[0] = dir_bytes(work) + database_bytes(url, name, backends)
                 time.sleep(SAMPLE_SECONDS)
 
-        disk = [0]
+        disk, backends, meter = [0], set(), CpuMeter()
         sampler = threading.Thread(target=disk_sampler, daemon=True)
         sampler.start()
         while process.poll() is None:
             summed, _ = tree_rss(process.pid)
-            samples.append(Sample(time.time(), tree_pss(process.pid), disk[0], summed))
+            cpu = meter.update(process_tree(process.pid) | backends)
+            samples.append(Sample(time.time(), tree_pss(process.pid), disk[0], summed, cpu))
             time.sleep(SAMPLE_SECONDS)
         stop.set()
         sampler.join()
@@ -165,10 +199,13 @@ def report(m: Measured) -> None:
     print(f"\n## {m.releases:,} releases: {m.seconds:.1f} s end to end "
           f"({m.seconds / m.releases * 1e6:.1f} us/release), {s['releases']:,} releases left, "
           f"classification {s['classification']}, dedup removed {s['dedup_removed']}")  # fmt: skip
-    print(f"{'step':10} {'seconds':>8} {'peak RSS':>11} {'peak disk':>11}")
+    print(f"{'step':10} {'seconds':>8} {'CPU s':>8} {'peak memory':>11} {'peak disk':>11}")
     for step, start, end, seconds in m.steps:
-        rss, disk = m.step_peaks(start, end)
-        print(f"{step:10} {seconds:8.2f} {mb(rss)} {mb(disk)}")
+        rss, disk, cpu = m.step_peaks(start, end)
+        print(f"{step:10} {seconds:8.2f} {cpu:8.2f} {mb(rss)} {mb(disk)}")
+    print(f"CPU: {m.cpu:.1f} s (run's processes + its database backends), "
+          f"{m.cpu / m.releases * 1e6:.1f} us/release; on 2 cores of its own the run would "
+          f"take at least {m.cpu / 2:.1f} s")  # fmt: skip
     final = int(s["size_bytes"])
     print(f"peak memory of the process tree: {mb(m.peak_rss)} PSS ({mb(m.peak_rss_sum)} as "
           f"summed RSS); peak disk (work dir + database): {mb(m.peak_disk)}; final cache "
@@ -176,6 +213,10 @@ def report(m: Measured) -> None:
     scale = FULL_DUMP / m.releases
     kept = (final + m.csv_bytes) * scale
     project(m.seconds * scale, m.peak_rss, m.peak_disk * scale, kept, "linear from this size")
+    print(
+        f"  CPU-bound estimate for 18M on 2 dedicated cores: {m.cpu * scale / 2 / 60:.1f} min "
+        "(CPU seconds / 2: what the shared machine's load does not inflate)"
+    )
 
 
 def project(seconds: float, rss: float, disk: float, kept: float, how: str) -> None:
@@ -202,10 +243,12 @@ def compare(runs: list[Measured]) -> None:
     for other in runs[1:]:
         rss = other.peak_rss / base.peak_rss
         per = (other.seconds / other.releases) / (base.seconds / base.releases)
+        cpu = (other.cpu / other.releases) / (base.cpu / base.releases)
         flat, linear = abs(rss - 1) <= 0.10, abs(per - 1) <= 0.15
         print(f"\nratio {other.releases:,} / {base.releases:,} releases: peak memory {rss:.3f} "
               f"(flat within 10%: {'yes' if flat else 'NO'}); time per release {per:.3f} "
-              f"(linear within 15%: {'yes' if linear else 'NO'})")  # fmt: skip
+              f"(linear within 15%: {'yes' if linear else 'NO'}); CPU per release "
+              f"{cpu:.3f}")  # fmt: skip
         for (step, _, _, a), (_, _, _, b) in zip(base.steps, other.steps, strict=False):
             per_step = (b / other.releases) / (a / base.releases) if a else float("nan")
             print(f"  {step:10} per release {per_step:.3f}")

@@ -30,6 +30,7 @@ from typing import Any
 
 from lxml import etree
 
+from discogs_cache.convert import entities
 from discogs_cache.convert.filter import LibraryFilter
 from discogs_cache.convert.output import format_rows
 
@@ -87,7 +88,10 @@ class ReleaseChunkResult:
 
 
 def init_worker(library: LibraryFilter | None) -> None:
-    """Pool initializer (and the in-process path): the filter every chunk is judged by."""
+    """Pool initializer (and the in-process path): the filter every chunk is judged by.
+    The artists pass's copy of it is dropped: with the album filter it holds a second
+    library index in this worker."""
+    entities.init_worker(None)
     _state["filter"] = library
     _block_cache.clear()
     _credit_cache.clear()
