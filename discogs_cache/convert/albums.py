@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
+import pickle
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from discogs_cache.matcher import (
     build_index,
     load_mappings,
 )
+from discogs_cache.matcher.gcpause import paused_gc
 
 FILE_NAME = "classification.json"
 VERSION = 1
@@ -46,22 +48,39 @@ RECORD_COLUMNS = (
     "release_id", "master_id", "format", "decision", "score", "credit", "match_artist",
     "match_title", "reason",
 )  # fmt: skip
-MEMO_RELEASES = 100_000
+MEMO_RELEASES = 10_000
 """Classifications between two fresh Classifiers in a worker: its memo tables grow with the
 distinct titles and credits it sees, so they are dropped now and then (flat memory)."""
 
 
 @dataclass
 class AlbumFilter:
-    """What a worker classifies with; `aliases` is filled after the artists pass."""
+    """What a worker classifies with; `aliases` is filled after the artists pass.
 
-    index: LibraryIndex
+    The library index travels pickled (`index_blob`) and is unpickled where it is used, on
+    first use: the main process, which only hands it to the workers, does not hold it (a
+    catalogue of 50k albums is ~120 MB of Python objects, ~13 MB pickled)."""
+
+    index_blob: bytes
     mappings: ArtistMappings = field(default_factory=ArtistMappings)
     aliases: dict[int, tuple[str, ...]] = field(default_factory=dict)
     name_max: int | None = None
     """Where the load cuts names (`schema.NAME_MAX`; imported by `load`, not by workers)."""
+    _index: LibraryIndex | None = field(default=None, repr=False, compare=False)
     _classifier: Classifier | None = field(default=None, repr=False, compare=False)
     _uses: int = field(default=0, repr=False, compare=False)
+
+    @classmethod
+    def of(
+        cls,
+        index: LibraryIndex,
+        mappings: ArtistMappings | None = None,
+        *,
+        name_max: int | None = None,
+    ) -> AlbumFilter:
+        """A filter classifying against `index` (pickled here, once)."""
+        blob = pickle.dumps(index, pickle.HIGHEST_PROTOCOL)
+        return cls(blob, mappings or ArtistMappings(), name_max=name_max)
 
     @classmethod
     def load(cls, library_db: Path, mappings: Path | None = None) -> AlbumFilter:
@@ -69,11 +88,18 @@ class AlbumFilter:
         from discogs_cache.schema import NAME_MAX
 
         index = build_index(read_catalog(Path(library_db)))
-        return cls(index, load_mappings(mappings), name_max=NAME_MAX)
+        return cls.of(index, load_mappings(mappings), name_max=NAME_MAX)
+
+    @property
+    def index(self) -> LibraryIndex:
+        if self._index is None:
+            with paused_gc():
+                self._index = pickle.loads(self.index_blob)
+        return self._index
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_classifier"], state["_uses"] = None, 0  # memo tables stay in each process
+        state["_index"], state["_classifier"], state["_uses"] = None, None, 0  # per process
         return state
 
     def use_aliases(self, aliases: dict[int, tuple[str, ...]]) -> None:

@@ -31,7 +31,7 @@ LIBRARY = [
 
 @pytest.fixture
 def album_filter() -> AlbumFilter:
-    return AlbumFilter(build_index(LIBRARY), name_max=500)
+    return AlbumFilter.of(build_index(LIBRARY), name_max=500)
 
 
 def test_useful_aliases_are_those_naming_a_library_artist(album_filter: AlbumFilter) -> None:
@@ -56,14 +56,14 @@ def test_classify_takes_the_credits_as_the_load_keeps_them(album_filter: AlbumFi
 
 
 def test_names_are_cut_where_the_load_cuts_them() -> None:
-    cut = AlbumFilter(build_index(LIBRARY), name_max=6)
+    cut = AlbumFilter.of(build_index(LIBRARY), name_max=6)
     assert cut.classify(1, "Doolittle", [(None, "Pixies and more")]).decision == Decision.KEEP
-    whole = AlbumFilter(build_index(LIBRARY), name_max=500)
+    whole = AlbumFilter.of(build_index(LIBRARY), name_max=500)
     assert whole.classify(1, "Doolittle", [(None, "Pixies and more")]).decision == Decision.PRUNE
 
 
 def test_mappings_override_in_the_worker_too() -> None:
-    mapped = AlbumFilter(build_index(LIBRARY), ArtistMappings(prune={"Pixies": ""}))
+    mapped = AlbumFilter.of(build_index(LIBRARY), ArtistMappings(prune={"Pixies": ""}))
     assert mapped.classify(1, "Doolittle", [(None, "Pixies")]).decision == Decision.PRUNE
 
 
@@ -74,7 +74,7 @@ def test_memo_tables_neither_travel_nor_grow_without_bound(
     first = album_filter._classifier
     assert first is not None
     copy = pickle.loads(pickle.dumps(album_filter))
-    assert copy._classifier is None and copy.index.albums == 3
+    assert copy._classifier is None and copy._index is None and copy.index.albums == 3
     monkeypatch.setattr(albums, "MEMO_RELEASES", 3)
     for rid in range(2, 4):
         album_filter.classify(rid, "Doolittle", [(None, "Pixies")])
@@ -177,7 +177,7 @@ def test_verdicts_from_the_bytes_equal_those_from_the_tree(samples_dir: Path) ->
     with gzip.open(samples_dir / "discogs_20200806_releases.xml.gz", "rb") as handle:
         data = handle.read()
     entries = [CatalogEntry(1, "Stockholm", "The Persuader"), *LIBRARY]
-    album_filter = AlbumFilter(build_index(entries), name_max=500)
+    album_filter = AlbumFilter.of(build_index(entries), name_max=500)
     decided = kept = 0
     for start, stop in pairwise(record_starts(data)):
         by_bytes: list[tuple[str, ...]] = []
