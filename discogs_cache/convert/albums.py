@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import pickle
+import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,8 +50,11 @@ RECORD_COLUMNS = (
     "match_title", "reason",
 )  # fmt: skip
 MEMO_RELEASES = 10_000
-"""Classifications between two fresh Classifiers in a worker: its memo tables grow with the
-distinct titles and credits it sees, so they are dropped now and then (flat memory)."""
+"""Classifications between two fresh Classifiers in a worker: its memo tables, and the
+bounded but large (2^18-entry) lru caches of the rules and of normalization, grow with the
+distinct titles and credits it sees, so they are dropped now and then (flat memory: filled
+by 1M releases, they would otherwise still be growing at 2M)."""
+_CACHED_MODULES = ("discogs_cache.normalize", "discogs_cache.matcher")
 
 
 @dataclass
@@ -109,6 +113,8 @@ class AlbumFilter:
     def _fresh(self) -> Classifier:
         self._uses += 1
         if self._classifier is None or self._uses > MEMO_RELEASES:
+            if self._classifier is not None:
+                _clear_caches()
             self._classifier = Classifier(self.index, self.aliases, self.mappings)
             self._uses = 1
         return self._classifier
@@ -130,6 +136,16 @@ class AlbumFilter:
                 kept[name] = artist_id or None
         ordered = tuple(sorted(kept.items()))
         return Verdict(rid, *self._fresh().outcome(title, ordered))
+
+
+def _clear_caches() -> None:
+    """Empty the lru caches of the classifier's and normalization's modules (whatever
+    functions they cache: found by their `cache_clear`)."""
+    for name, module in list(sys.modules.items()):
+        if module is not None and name.startswith(_CACHED_MODULES):
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
 
 
 def retained(verdict: Verdict) -> bool:

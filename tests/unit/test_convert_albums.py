@@ -79,8 +79,13 @@ def test_memo_tables_neither_travel_nor_grow_without_bound(
     for rid in range(2, 4):
         album_filter.classify(rid, "Doolittle", [(None, "Pixies")])
     assert album_filter._classifier is first
+    from discogs_cache.matcher.rules import title_forms
+
+    title_forms("a title only this test uses")
+    before = title_forms.cache_info().currsize
     album_filter.classify(4, "Doolittle", [(None, "Pixies")])
     assert album_filter._classifier is not first  # fresh tables after MEMO_RELEASES uses
+    assert title_forms.cache_info().currsize < before  # and the module lru caches emptied
 
 
 def test_finish_keeps_keep_and_review_verdicts_and_counts_all(
