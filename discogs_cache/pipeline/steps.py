@@ -194,6 +194,9 @@ def classify_step(ctx: Context) -> Outcome:
     inputs = fingerprint(library_db) + (fingerprint(Path(mappings_path)) if mappings_path else [])
     reused = _reused(ctx)
     if reused is not None:  # convert classified every release it read: nothing left to do
+        from discogs_cache import faults
+
+        faults.point("classify.midway")  # the same kill point as in verify's classification
         save_classification(ctx.classification_file, reused.classification)
         ctx.classification = reused.classification
         progress.note(f"classify: reused convert's classification ({reused.counts})")
