@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import process_tree
 from gen_dump import generate_dump
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,24 +66,8 @@ def dataset() -> dict[str, int]:
 
 def tree_rss(root_pid: int) -> tuple[int, int]:
     """(sum of VmRSS, max VmHWM) in bytes over root_pid and all its descendants."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    family = {root_pid}
-    changed = True
-    while changed:
-        changed = False
-        for pid, ppid in parents.items():
-            if ppid in family and pid not in family:
-                family.add(pid)
-                changed = True
     total = peak = 0
-    for pid in family:
+    for pid in process_tree(root_pid):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:

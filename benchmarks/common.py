@@ -78,6 +78,44 @@ def ratio(name: str, value: float, baseline: float, target: float | None = None)
     return r
 
 
+def process_tree(root_pid: int) -> set[int]:
+    """root_pid and all its descendants (from /proc: Linux)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    family = {root_pid}
+    changed = True
+    while changed:
+        changed = False
+        for pid, ppid in parents.items():
+            if ppid in family and pid not in family:
+                family.add(pid)
+                changed = True
+    return family
+
+
+def tree_pss(root_pid: int) -> int:
+    """Bytes of memory the process tree uses: the sum of each process's PSS (its private
+    pages plus its share of pages it shares, e.g. with forked workers), so pages a fork
+    shares are counted once, not once per process as a sum of RSS would."""
+    total = 0
+    for pid in process_tree(root_pid):
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        for line in rollup.splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1]) * 1024
+                break
+    return total
+
+
 def peak_rss_mb() -> float:
     """Peak resident set size of this process (MB; Linux reports kB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -218,6 +219,48 @@ def _write_gz(path: Path, root: str, records: object) -> int:
     return size
 
 
+def artist_records(n_artists: int, seed: int, post: bool) -> Iterator[str]:
+    """artists.xml records 1..n_artists: names, one variation at most, aliases by id."""
+    rng = random.Random(seed + 1)
+    for aid in range(1, n_artists + 1):
+        alias_ids = aliases_of(aid, n_artists, seed)
+        variations = "".join(f"<name>{escape(artist_name(aid).upper())}</name>"
+                             for _ in range(rng.randint(0, 1)))  # fmt: skip
+        aliases = "".join(f'<name id="{a}">{escape(artist_name(a))}</name>' for a in alias_ids)
+        images = "" if post else '<images><image type="primary" uri="" width="600"/></images>'
+        yield (
+            f"<artist>{images}<id>{aid}</id><name>{escape(artist_name(aid))}</name>"
+            f"<realname>{_words(rng, 2, 3)}</realname><profile>{_words(rng, 5, 40)}</profile>"
+            f"<data_quality>Needs Vote</data_quality><namevariations>{variations}"
+            f"</namevariations><aliases>{aliases}</aliases></artist>\n"
+        )
+
+
+def label_records(n_labels: int, seed: int) -> Iterator[str]:
+    """labels.xml records 1..n_labels; about 30% past the tenth have a parent label."""
+    rng = random.Random(seed + 2)
+    for lid in range(1, n_labels + 1):
+        parent = ""
+        if lid > 10 and rng.random() < 0.3:
+            pid = rng.randint(1, 10)
+            parent = f'<parentLabel id="{pid}">Label {pid}</parentLabel>'
+        yield (
+            f"<label><id>{lid}</id><name>Label {lid}</name><contactinfo>{_words(rng, 3, 9)}"
+            f"&#13;\n{_words(rng, 2, 5)}</contactinfo><profile>{_words(rng, 3, 30)}</profile>"
+            f"<data_quality>Correct</data_quality>{parent}</label>\n"
+        )
+
+
+def matched_artists(n_artists: int, seed: int) -> set[int]:
+    """Artist ids the library filter keeps: library artists and those aliasing one."""
+    return {
+        aid
+        for aid in range(1, n_artists + 1)
+        if aid % LIBRARY_EVERY == 0
+        or any(a % LIBRARY_EVERY == 0 for a in aliases_of(aid, n_artists, seed))
+    }
+
+
 def generate_dump(
     out_dir: Path, n_releases: int, seed: int = 42, *, shape: str = "pre2024"
 ) -> DumpInfo:
@@ -227,21 +270,10 @@ def generate_dump(
     n_artists = max(50, n_releases // 8)
     info = DumpInfo(out_dir, out_dir / "releases.xml.gz", out_dir / "artists.xml.gz",
                     out_dir / "labels.xml.gz", n_releases, 0)  # fmt: skip
-    for aid in range(LIBRARY_EVERY, n_artists + 1, LIBRARY_EVERY):
-        name = artist_name(aid)
-        if aid % 2 == 0 and name.startswith("The "):
-            name = f"{name[4:]}, The"  # catalog spelling
-        info.library_artists.append(name)
-    info.library_artists.append("Various Artists")
+    info.library_artists = library_artist_names(n_artists)
+    matched = matched_artists(n_artists, seed)
 
-    matched = {
-        aid
-        for aid in range(1, n_artists + 1)
-        if aid % LIBRARY_EVERY == 0
-        or any(a % LIBRARY_EVERY == 0 for a in aliases_of(aid, n_artists, seed))
-    }
-
-    def releases() -> object:
+    def releases() -> Iterator[str]:
         rng = random.Random(seed)
         for rid in range(1, n_releases + 1):
             record, main_ids, title = _release(rid, rng, n_artists, post)
@@ -252,44 +284,32 @@ def generate_dump(
                 info.library_albums.append((artist_name(first_artist), title))
             yield record
 
-    def artists() -> object:
-        rng = random.Random(seed + 1)
-        for aid in range(1, n_artists + 1):
-            alias_ids = aliases_of(aid, n_artists, seed)
-            variations = "".join(f"<name>{escape(artist_name(aid).upper())}</name>"
-                                 for _ in range(rng.randint(0, 1)))  # fmt: skip
-            aliases = "".join(f'<name id="{a}">{escape(artist_name(a))}</name>' for a in alias_ids)
-            images = "" if post else '<images><image type="primary" uri="" width="600"/></images>'
-            yield (
-                f"<artist>{images}<id>{aid}</id><name>{escape(artist_name(aid))}</name>"
-                f"<realname>{_words(rng, 2, 3)}</realname><profile>{_words(rng, 5, 40)}</profile>"
-                f"<data_quality>Needs Vote</data_quality><namevariations>{variations}"
-                f"</namevariations><aliases>{aliases}</aliases></artist>\n"
-            )
-
-    def labels() -> object:
-        rng = random.Random(seed + 2)
-        for lid in range(1, max(20, n_releases // 40) + 1):
-            parent = ""
-            if lid > 10 and rng.random() < 0.3:
-                pid = rng.randint(1, 10)
-                parent = f'<parentLabel id="{pid}">Label {pid}</parentLabel>'
-            yield (
-                f"<label><id>{lid}</id><name>Label {lid}</name><contactinfo>{_words(rng, 3, 9)}"
-                f"&#13;\n{_words(rng, 2, 5)}</contactinfo><profile>{_words(rng, 3, 30)}</profile>"
-                f"<data_quality>Correct</data_quality>{parent}</label>\n"
-            )
-
     info.xml_bytes = _write_gz(info.releases, "releases", releases())
     info.xml_sizes = {
         info.releases.name: info.xml_bytes,
-        info.artists.name: _write_gz(info.artists, "artists", artists()),
-        info.labels.name: _write_gz(info.labels, "labels", labels()),
+        info.artists.name: _write_gz(
+            info.artists, "artists", artist_records(n_artists, seed, post)
+        ),
+        info.labels.name: _write_gz(
+            info.labels, "labels", label_records(max(20, n_releases // 40), seed)
+        ),
     }
     (out_dir / "library_artists.txt").write_text(
         "# synthetic library\n" + "\n".join(info.library_artists) + "\n", encoding="utf-8"
     )
     return info
+
+
+def library_artist_names(n_artists: int) -> list[str]:
+    """Every 7th artist (half of the "The ..." ones in catalog spelling), plus Various."""
+    names = []
+    for aid in range(LIBRARY_EVERY, n_artists + 1, LIBRARY_EVERY):
+        name = artist_name(aid)
+        if aid % 2 == 0 and name.startswith("The "):
+            name = f"{name[4:]}, The"  # catalog spelling
+        names.append(name)
+    names.append("Various Artists")
+    return names
 
 
 if __name__ == "__main__":

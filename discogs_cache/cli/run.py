@@ -16,7 +16,13 @@ from discogs_cache.cli._common import (
     quiet_option,
     resolve_url,
 )
-from discogs_cache.pipeline.options import DEFAULT_STATE_FILE, RunOptions, UsageError, check_options
+from discogs_cache.pipeline.options import (
+    DEFAULT_STATE_FILE,
+    FILTERS,
+    RunOptions,
+    UsageError,
+    check_options,
+)
 
 _EPILOG = """\b
 The 9 steps: library -> convert -> schema -> load -> classify -> dedup (preferring the
@@ -77,6 +83,14 @@ Exit codes: 0 done, 2 bad input/usage, 3 database error, 75 another run holds th
     metavar="PER_MINUTE",
     help="Requests per minute for --artwork (default: 55 with a token, 25 without).",
 )
+@click.option(
+    "--filter",
+    "keep_filter",
+    type=click.Choice(FILTERS),
+    default=None,
+    help="What convert keeps: the library's albums (default with --library-db or "
+    "--wxyc-db-url) or everything by its artists.",
+)
 @quiet_option
 def run(
     xml: Path | None,
@@ -96,6 +110,7 @@ def run(
     workers: int | None,
     artwork: bool,
     artwork_rate: int | None,
+    keep_filter: str | None,
 ) -> None:
     """Run the whole pipeline: a Discogs dump (or its CSVs) to a pruned, indexed cache."""
     from discogs_cache.pipeline.run import run as run_pipeline
@@ -117,6 +132,7 @@ def run(
         workers=workers,
         artwork=artwork,
         artwork_rate=artwork_rate,
+        filter=keep_filter,
     )
     try:
         check_options(options)  # before resolving: a usage error never starts a server

@@ -5,7 +5,9 @@ Layout: docs/ARCHITECTURE.md "CSV interface", plus `label_hierarchy.csv` (labels
 per label that has a `<parentLabel>`) and `artist_alias.csv` (artists.xml; for every artist id
 credited as a main artist on a kept release, the distinct names of its `<namevariations>` and
 `<aliases>`). Track numbering and the other per-field decisions are documented in
-`convert.releases`; the filter rules in `convert.filter`.
+`convert.releases`; the filter rules in `convert.filter`. With `library_db=` (the album
+filter) releases that pass the artist filter are classified in the workers and only KEEP and
+REVIEW are written; the classification goes to `classification.json` (`convert.albums`).
 
 Only kept records are fully parsed, so an XML error in a record the pre-screen already
 rejected goes unnoticed (it would not be written anyway), and so does one inside the

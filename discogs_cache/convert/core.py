@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from discogs_cache import faults, progress
-from discogs_cache.convert import entities, releases, source
+from discogs_cache.convert import albums, entities, releases, source
 from discogs_cache.convert.filter import IdSet, LibraryFilter, read_library_artists
 from discogs_cache.convert.output import CsvSet, format_rows
 from discogs_cache.convert.parallel import Workers, default_workers, start_early
@@ -47,6 +47,10 @@ class ConvertSummary:
     xml_bytes: int = 0
     seconds: float = 0.0
     workers: int = 1
+    releases_matched: int = 0
+    """Releases that passed the artist filter (= releases_kept without the album filter)."""
+    classification: dict[str, int] | None = None
+    """With the album filter: KEEP/REVIEW/PRUNE counts over the matched releases."""
 
     @property
     def mb_per_s(self) -> float:
@@ -81,22 +85,26 @@ def convert(
     output_dir: Path,
     *,
     library_artists: Path | None = None,
+    library_db: Path | None = None,
+    mappings: Path | None = None,
     workers: int | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> ConvertSummary:
     """Convert the dump at `path` (file or directory) into CSVs under `output_dir`.
 
     With `library_artists` only releases whose main artists are on that list are kept (see
-    `convert.filter`); without it everything is converted. Raises InputError for a missing
-    path, an unknown root element, a truncated file or no releases dump.
+    `convert.filter`); without it everything is converted. With `library_db` (the album
+    filter; its artists are the list when `library_artists` is not given) those releases
+    are classified against the catalogue (and `mappings`) as verify would, only KEEP and
+    REVIEW are written, and the classification goes to `classification.json` beside the
+    CSVs (`convert.albums`). Raises InputError for a missing path, an unknown root element,
+    a truncated file or no releases dump.
     """
     path, output_dir = Path(path), Path(output_dir)
     inputs = find_inputs(path)
     if "releases" not in inputs:
         raise InputError(f"{path}: no <releases> dump found")
-    library = None
-    if library_artists is not None:
-        library = LibraryFilter.from_names(read_library_artists(Path(library_artists)))
+    library = _library_filter(library_artists, library_db, mappings)
     output_dir.mkdir(parents=True, exist_ok=True)
     summary = ConvertSummary(output_dir, inputs=inputs, workers=workers or default_workers())
     if summary.workers > 1:
@@ -105,6 +113,7 @@ def convert(
         progress.note(f"{inputs['masters'].name}: masters are not needed, skipped")
     outputs = CsvSet(output_dir)
     spill = output_dir / f".artists.spill.{id(outputs)}.tmp"
+    records = output_dir / f".classification.spill.{id(outputs)}.tmp"
     started = time.perf_counter()
     entity_chunk = min(chunk_size, ENTITY_CHUNK_SIZE)
     try:
@@ -113,18 +122,48 @@ def convert(
                 _artists(inputs["artists"], library, spill, summary, pool, entity_chunk)
             if "labels" in inputs:
                 _labels(inputs["labels"], outputs, summary, pool, entity_chunk)
-            credited = _releases(inputs["releases"], library, outputs, summary, pool, chunk_size)
+            credited = _releases(
+                inputs["releases"], library, outputs, summary, pool, chunk_size, records
+            )
         if "artists" in inputs:
             _write_artists(spill, credited, outputs)
+        classified = output_dir / albums.FILE_NAME
+        classified.unlink(missing_ok=True)  # never beside CSVs of another run
         summary.files = outputs.commit()
+        if library is not None and library.albums is not None and library_db is not None:
+            result = albums.finish(records)
+            albums.write_classification(classified, result, library_db, mappings)
+            summary.classification = result.counts
     except BaseException:
         outputs.abort()
         raise
     finally:
         spill.unlink(missing_ok=True)
+        records.unlink(missing_ok=True)
     summary.rows = dict(outputs.rows)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _library_filter(
+    library_artists: Path | None, library_db: Path | None, mappings: Path | None
+) -> LibraryFilter | None:
+    """The artist filter, with the album filter when the catalogue is given."""
+    if library_db is None:
+        return (
+            None
+            if library_artists is None
+            else LibraryFilter.from_names(read_library_artists(Path(library_artists)))
+        )
+    if library_artists is not None:
+        names = read_library_artists(Path(library_artists))
+    else:
+        from discogs_cache.library.artists import build_artist_list
+
+        names = build_artist_list(Path(library_db)).names
+    library = LibraryFilter.from_names(names)
+    library.albums = albums.AlbumFilter.load(Path(library_db), mappings)
+    return library
 
 
 def _run(
@@ -176,6 +215,7 @@ def _artists(
     chunk_size: int,
 ) -> None:
     matched = IdSet()
+    useful: dict[int, tuple[str, ...]] = {}
     with spill.open("wb") as out:
         for result, _ in _run(
             file, "artists", entities.artist_chunk, entities.init_worker, library, summary,
@@ -184,9 +224,12 @@ def _artists(
             summary.artists_seen += result.seen
             out.write(result.rows)
             matched.update(array("q", result.matched_ids))
+            useful.update(result.useful_aliases)
     if library is not None:
         library.matched_ids = matched
         summary.matched_artist_ids = len(matched)
+        if library.albums is not None:
+            library.albums.use_aliases(useful)
 
 
 def _labels(
@@ -214,22 +257,27 @@ def _releases(
     summary: ConvertSummary,
     workers: Workers,
     chunk_size: int,
+    records: Path,
 ) -> IdSet:
-    """Write the six release CSVs; return the main-artist ids credited on kept releases."""
+    """Write the six release CSVs (and spill the album filter's records to `records`);
+    return the main-artist ids credited on kept releases."""
     for name, header in releases.TABLES.items():
         outputs.open(name, header)
     credited = IdSet()
-    for result, bar in _run(
-        file, "releases", releases.process_chunk, releases.init_worker, library, summary,
-        workers, chunk_size,
-    ):  # fmt: skip
-        summary.releases_seen += result.seen
-        summary.releases_kept += result.kept
-        for name, data in result.tables.items():
-            outputs.write(name, data, result.counts[name])
-        credited.update(array("q", result.credited_ids))
-        bar.set_postfix(kept=summary.releases_kept, seen=summary.releases_seen, refresh=False)
-        faults.point("convert.after_chunk")  # CSVs half written, not committed
+    with records.open("wb") as spill:
+        for result, bar in _run(
+            file, "releases", releases.process_chunk, releases.init_worker, library, summary,
+            workers, chunk_size,
+        ):  # fmt: skip
+            summary.releases_seen += result.seen
+            summary.releases_kept += result.kept
+            summary.releases_matched += result.matched
+            spill.write(result.records)
+            for name, data in result.tables.items():
+                outputs.write(name, data, result.counts[name])
+            credited.update(array("q", result.credited_ids))
+            bar.set_postfix(kept=summary.releases_kept, seen=summary.releases_seen, refresh=False)
+            faults.point("convert.after_chunk")  # CSVs half written, not committed
     return credited
 
 

@@ -4,7 +4,8 @@ For each artist the worker returns (a) whether its name, name variations or alia
 library (its id then matches on releases) and (b) its rows for the artist tables (the artist,
 its aliases and variations, members, urls), spilled to disk tagged by table (`ARTIST_TABLES`)
 so memory stays flat; only the ids credited on kept releases are written to the artist CSVs
-at the end.
+at the end. With the album filter it also returns (c) the alias names the classifier can
+use, which the releases pass classifies with.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from discogs_cache.convert.batch import parse_records
 from discogs_cache.convert.filter import LibraryFilter
 from discogs_cache.convert.output import format_rows
 from discogs_cache.convert.source import LABEL_START
+from discogs_cache.normalize import artist_key
 
 _PARSER = etree.XMLParser(resolve_entities=False, huge_tree=True)
 _STARTS = {"artists": re.compile(rb"<artist[\s>]"), "labels": LABEL_START}
@@ -45,6 +47,8 @@ class EntityChunkResult:
     matched_ids: bytes = b""  # array('q'): artists matching the library through any name
     rows: bytes = b""  # CSV rows: (table, *row) of ARTIST_TABLES, or label_hierarchy rows
     row_count: int = 0
+    useful_aliases: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
+    """With the album filter: (artist id, the alias names the classifier can use)."""
     partial: list[tuple[str, str, str, str]] = field(default_factory=list)
     """label_hierarchy rows with an id missing (pre-2018 shape): see `resolve_by_name`."""
 
@@ -83,8 +87,15 @@ def artist_chunk(offset: int, data: bytes) -> EntityChunkResult:
         if not artist_id.isdigit():
             continue
         _artist_rows(artist, artist_id, own, names, rows)
-        if library is not None and any(library.name_matches(n) for n in (own, *names)):
+        if library is None:
+            continue
+        keys = {name: artist_key(name) for name in (own, *names)}  # each normalized once
+        if any(key in library.names for key in keys.values()):
             matched.append(int(artist_id))
+        if library.albums is not None and names:
+            useful = library.albums.useful_aliases({name: keys[name] for name in names})
+            if useful:
+                result.useful_aliases.append((int(artist_id), tuple(useful)))
     result.matched_ids = matched.tobytes()
     result.rows, result.row_count = format_rows(rows), len(rows)
     return result

@@ -8,6 +8,9 @@ A release is kept when one of its main credits (extra=0) matches:
   merely *named* like one of X's aliases stays out;
 - as a compilation: the credit is "Various"-like and the library lists compilation entries
   (those are matched by title later, in verify).
+
+With `albums` (the album filter, `convert.albums`) a release that passes is then classified
+against the catalogue in the worker, and only KEEP and REVIEW releases are written.
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from discogs_cache.errors import InputError
 from discogs_cache.normalize import artist_key, is_compilation_artist
+
+if TYPE_CHECKING:
+    from discogs_cache.convert.albums import AlbumFilter
 
 
 class IdSet:
@@ -53,6 +60,8 @@ class LibraryFilter:
     names: frozenset[str]
     compilations: bool
     matched_ids: IdSet = field(default_factory=IdSet)
+    albums: AlbumFilter | None = None
+    """With the catalogue: releases that pass are classified, only KEEP/REVIEW are kept."""
 
     @classmethod
     def from_names(cls, names: Iterable[str]) -> LibraryFilter:

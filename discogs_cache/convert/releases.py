@@ -20,6 +20,9 @@ Decisions (the loader and consumers rely on them):
   per `<genre>`/`<style>`. `release_video`: `sequence` 1..n, `duration` in seconds, `embed`
   true/false as in the dump.
 - `format`: the first format's name. `master_id`: the text of `<master_id>`.
+- With the album filter (`convert.albums`), a release that passes the artist filter is
+  classified here (`convert.album_verdicts`) and written only when KEEP or REVIEW; its
+  compact record is returned.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 
 from lxml import etree
 
+from discogs_cache.convert import entities
 from discogs_cache.convert.filter import LibraryFilter
 from discogs_cache.convert.output import format_rows
 from discogs_cache.convert.records import END as _END
@@ -82,10 +86,15 @@ class ReleaseChunkResult:
     tables: dict[str, bytes] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     credited_ids: bytes = b""  # array('q') of main-artist ids on kept releases
+    matched: int = 0  # releases that passed the artist filter (all kept without albums)
+    records: bytes = b""  # album filter: CSV rows of albums.RECORD_COLUMNS, one per match
 
 
 def init_worker(library: LibraryFilter | None) -> None:
-    """Pool initializer (and the in-process path): the filter every chunk is judged by."""
+    """Pool initializer (and the in-process path): the filter every chunk is judged by.
+    The artists pass's copy of it is dropped: with the album filter it holds a second
+    library index in this worker."""
+    entities.init_worker(None)
     _state["filter"] = library
     _block_cache.clear()
     _credit_cache.clear()
@@ -349,6 +358,10 @@ def _videos(videos: Any, rid: str, out: list[tuple[Any, ...]]) -> None:
 def process_chunk(offset: int, data: bytes) -> ReleaseChunkResult:
     """Screen, parse and format every release record in one chunk."""
     library = _state["filter"]
+    albums = library.albums if library is not None else None
+    if albums is not None:
+        from discogs_cache.convert import album_verdicts
+    records: list[tuple[str, ...]] = []
     result = ReleaseChunkResult(xml_bytes=len(data))
     rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in TABLES}
     ids = array("q")
@@ -356,10 +369,16 @@ def process_chunk(offset: int, data: bytes) -> ReleaseChunkResult:
     result.seen = len(starts) - 1
     for start, stop in pairwise(starts):
         decision: bool | None = None
+        verdict: bool | None = None  # the album filter's, when decided from the bytes
         if library is not None:
             decision = screen_keeps(library, data, start, stop)
             if decision is False:
                 continue
+            if decision and albums is not None:
+                verdict = album_verdicts.from_bytes(albums, data, start, stop, records)
+                if verdict is False:  # PRUNE: most of what passes, and never parsed
+                    result.matched += 1
+                    continue
         record = data[start:stop].rstrip()
         if not record.endswith(_END):  # the last record of a file: drop the root's end tag
             end = record.rfind(_END)
@@ -377,8 +396,12 @@ def process_chunk(offset: int, data: bytes) -> ReleaseChunkResult:
             continue
         if library is not None and decision is None and not library.keeps(main_credits(release)):
             continue
+        result.matched += 1
+        if albums and verdict is None and not album_verdicts.from_tree(albums, release, records):
+            continue
         result.kept += 1
         release_rows(release, rows, ids)
+    result.records = format_rows(records)
     result.tables = {name: format_rows(table) for name, table in rows.items()}
     result.counts = {name: len(table) for name, table in rows.items()}
     result.credited_ids = ids.tobytes()

@@ -14,6 +14,7 @@ from discogs_cache.db import describe
 from discogs_cache.errors import InputError
 
 DEFAULT_STATE_FILE = Path(".pipeline_state.json")
+FILTERS = ("albums", "artists")
 
 
 class UsageError(InputError):
@@ -40,10 +41,18 @@ class RunOptions:
     workers: int | None = None
     artwork: bool = False
     artwork_rate: int | None = None
+    filter: str | None = None
+    """What convert keeps: "albums" (the default with a catalogue: KEEP/REVIEW only) or
+    "artists" (everything by the library's artists, e.g. a full source for copy-to)."""
 
     @property
     def mode(self) -> str:
         return "xml" if self.xml is not None else "csv"
+
+    @property
+    def album_filter(self) -> bool:
+        """Whether convert classifies and keeps only the station's albums."""
+        return self.mode == "xml" and self.has_library and self.filter != "artists"
 
     @property
     def has_library(self) -> bool:
@@ -70,6 +79,7 @@ class RunOptions:
             "label_hierarchy": path(self.label_hierarchy),
             "wxyc": describe(self.wxyc_db_url) if self.wxyc_db_url else None,
             "keep_csv": path(self.keep_csv),
+            "filter": ("albums" if self.album_filter else "artists") if self.xml else None,
         }
 
 
@@ -111,6 +121,13 @@ def check_options(o: RunOptions) -> None:
             )
     if o.keep_csv is not None and o.xml is not None and _inside(o.keep_csv, o.xml):
         raise UsageError("--keep-csv must not be inside the --xml directory")
+    if o.filter is not None:
+        if o.filter not in FILTERS:
+            raise UsageError(f"--filter must be one of {', '.join(FILTERS)}, not {o.filter!r}")
+        if o.mode == "csv":
+            raise UsageError("--filter chooses what convert keeps: it needs --xml")
+        if o.filter == "albums" and not o.has_library:
+            raise UsageError("--filter albums classifies against the catalog: needs --library-db")
     if o.workers is not None and o.workers < 1:
         raise UsageError("--workers must be at least 1")
     if o.artwork_rate is not None and not o.artwork:

@@ -9,7 +9,6 @@ ends in the same database.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,14 +17,20 @@ from typing import TYPE_CHECKING, Any
 from psycopg import sql
 
 from discogs_cache import progress
-from discogs_cache.files import write_text_atomic
 from discogs_cache.pipeline.options import RunOptions
 from discogs_cache.pipeline.prefetch import start_library_index
+from discogs_cache.pipeline.saved import (  # noqa: F401  (run.py imports them from here)
+    load_classification,
+    load_ids,
+    save_classification,
+    save_ids,
+)
 from discogs_cache.pipeline.state import Fingerprint, fingerprint
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from discogs_cache.convert.albums import AlbumClassification
     from discogs_cache.matcher.classify import Classification
     from discogs_cache.matcher.library_index import LibraryIndex
 
@@ -124,7 +129,13 @@ def convert_step(ctx: Context) -> Outcome:
 
     o = ctx.options
     assert o.xml is not None
-    summary = convert(Path(o.xml), ctx.csv_dir, library_artists=ctx.artists_file, workers=o.workers)
+    inputs = fingerprint(Path(o.xml)) + fingerprint(ctx.artists_file)
+    library_db = ctx.library_db if o.album_filter else None  # only KEEP/REVIEW are written
+    mappings = Path(o.mappings) if o.mappings and library_db else None
+    if library_db is not None:
+        inputs += fingerprint(library_db) + (fingerprint(mappings) if mappings else [])
+    summary = convert(Path(o.xml), ctx.csv_dir, library_artists=ctx.artists_file,
+                      library_db=library_db, mappings=mappings, workers=o.workers)  # fmt: skip
     for kind, ident, offset, why in summary.bad[:20]:
         progress.note(f"warning: skipped bad {kind} record {ident} at byte {offset}: {why}")
     outputs: dict[str, Any] = {
@@ -134,7 +145,10 @@ def convert_step(ctx: Context) -> Outcome:
         "xml_bytes": summary.xml_bytes,
         "rows": dict(summary.rows),
     }
-    return Outcome(fingerprint(Path(o.xml)) + fingerprint(ctx.artists_file), outputs)
+    if summary.classification is not None:
+        outputs["releases_matched"] = summary.releases_matched
+        outputs["classification"] = summary.classification
+    return Outcome(inputs, outputs)
 
 
 def schema_step(ctx: Context) -> Outcome:
@@ -149,7 +163,7 @@ def load_step(ctx: Context) -> Outcome:
     from discogs_cache.load import load
 
     inputs = fingerprint(ctx.csv_dir)
-    if ctx.library_db is not None and ctx.library_index is None:
+    if ctx.library_db is not None and ctx.library_index is None and not _reused(ctx):
         ctx.library_index = start_library_index(ctx.library_db)
     summary = load(ctx.url, ctx.csv_dir, replace=True)
     if summary.missing_files:
@@ -177,14 +191,36 @@ def classify_step(ctx: Context) -> Outcome:
     library_db = ctx.library_db
     assert library_db is not None
     mappings_path = ctx.options.mappings
+    inputs = fingerprint(library_db) + (fingerprint(Path(mappings_path)) if mappings_path else [])
+    reused = _reused(ctx)
+    if reused is not None:  # convert classified every release it read: nothing left to do
+        from discogs_cache import faults
+
+        faults.point("classify.midway")  # the same kill point as in verify's classification
+        save_classification(ctx.classification_file, reused.classification)
+        ctx.classification = reused.classification
+        progress.note(f"classify: reused convert's classification ({reused.counts})")
+        outputs = {"classification": reused.counts, "reasons": reused.reasons, "by": "convert"}
+        return Outcome(inputs, outputs)
     mappings = load_mappings(Path(mappings_path)) if mappings_path else None
     prefetched = ctx.library_index
     library = prefetched.result() if prefetched else read_catalog(library_db)
     classification = classify_cache(ctx.url, library, mappings)
     save_classification(ctx.classification_file, classification)
     ctx.classification = classification
-    inputs = fingerprint(library_db) + (fingerprint(Path(mappings_path)) if mappings_path else [])
     return Outcome(inputs, {"classification": classification.counts()})
+
+
+def _reused(ctx: Context) -> AlbumClassification | None:
+    """The album filter's classification beside the CSVs, if made with this library and
+    these mappings (else the classify step reads the cache)."""
+    from discogs_cache.convert.albums import FILE_NAME, read_classification
+
+    o, library_db = ctx.options, ctx.library_db
+    mappings = Path(o.mappings) if o.mappings else None
+    if o.album_filter and library_db is not None:
+        return read_classification(ctx.csv_dir / FILE_NAME, library_db, mappings)
+    return None
 
 
 def dedup_step(ctx: Context) -> Outcome:
@@ -353,50 +389,3 @@ def plan(options: RunOptions) -> list[str]:
     if options.has_library:
         steps.append("copy" if options.target_db_url else "prune")
     return [*steps, "vacuum", "indexes"]
-
-
-def save_classification(path: Path, classification: Classification) -> None:
-    """Persist the id sets, so a resumed run prunes with the pre-dedup classification."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {
-        "keep": sorted(classification.keep_ids),
-        "review": sorted(classification.review_ids),
-        "prune": sorted(classification.prune_ids),
-    }
-    write_text_atomic(path, json.dumps(data))
-
-
-def save_ids(path: Path, ids: list[int]) -> None:
-    """Persist dedup's losers for prune's swap (a resumed run may skip the ranking)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps(ids))
-
-
-def load_ids(path: Path) -> list[int] | None:
-    """The saved ids (None when the file is missing or damaged)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return [int(i) for i in data]
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def load_classification(path: Path) -> Classification | None:
-    """The saved id sets as a Classification (None when the file is missing or damaged)."""
-    from discogs_cache.matcher.classify import Classification, Verdict
-    from discogs_cache.matcher.rules import Decision
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        verdicts = [
-            Verdict(int(rid), decision, 1.0 if decision != Decision.PRUNE else 0.0)
-            for key, decision in (
-                ("keep", Decision.KEEP),
-                ("review", Decision.REVIEW),
-                ("prune", Decision.PRUNE),
-            )
-            for rid in data[key]
-        ]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return Classification(verdicts)
