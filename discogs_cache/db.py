@@ -78,6 +78,20 @@ def conninfo(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def with_search_path(url: str, schemas: Collection[str]) -> str:
+    """`url` whose sessions resolve unqualified names through `schemas` first (libpq
+    `options=-csearch_path=...`, honoured by psycopg and SQLAlchemy alike): how the refresh
+    runs the unchanged step functions against its shadow schema."""
+    parsed = make_url(check_postgres_url(url))
+    path = ",".join(schemas)
+    if not re.fullmatch(r"[a-z_][a-z0-9_$]*(,[a-z_][a-z0-9_$]*)*", path):
+        raise InputError(f"not a plain schema list: {path!r}")
+    current = parsed.query.get("options")
+    before = " ".join(current) if isinstance(current, tuple) else (current or "")
+    options = f"{before} -csearch_path={path}".strip()
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
 def describe(url: str) -> str:
     """`host:port/db` for messages; never includes the password."""
     try:

@@ -19,9 +19,12 @@ from discogs_cache.cli._common import (
 from discogs_cache.pipeline.options import DEFAULT_STATE_FILE, RunOptions, UsageError, check_options
 
 _EPILOG = """\b
-Order: library -> convert -> schema -> load -> classify -> dedup (preferring the
-pressings the library owns) -> prune or copy-to -> vacuum -> indexes.
-Exit codes: 0 done, 2 bad input/usage, 3 database error, 75 another run holds the lock.
+Order: library -> convert -> schema -> shadow -> load -> classify -> dedup (preferring
+the pressings the library owns) -> prune or copy-to -> vacuum -> indexes -> publish.
+Everything after "shadow" is built beside the live cache (schema discogs_cache_next);
+"publish" swaps it in at once, keeping what consumers wrote.
+Exit codes: 0 done, 2 bad input/usage, 3 database error, 4 shrink refused,
+75 another writer holds the lock.
 """
 
 
@@ -61,6 +64,21 @@ Exit codes: 0 done, 2 bad input/usage, 3 database error, 75 another run holds th
     help="Also write the final summary as JSON to this file.",
 )
 @click.option("--workers", type=int, default=None, help="Converter processes (default: cores).")
+@click.option(
+    "--min-keep-ratio",
+    type=float,
+    default=0.9,
+    show_default=True,
+    help="Refuse to publish a cache with fewer releases than this share of the live one.",
+)
+@click.option(
+    "--allow-shrink", is_flag=True, help="Publish even below --min-keep-ratio (after a refusal)."
+)
+@click.option(
+    "--drop-api-fetched",
+    is_flag=True,
+    help="Do not carry over API-fetched releases that the new dump lacks.",
+)
 @quiet_option
 def run(
     xml: Path | None,
@@ -78,6 +96,9 @@ def run(
     state_file: Path,
     summary_json: Path | None,
     workers: int | None,
+    min_keep_ratio: float,
+    allow_shrink: bool,
+    drop_api_fetched: bool,
 ) -> None:
     """Run the whole pipeline: a Discogs dump (or its CSVs) to a pruned, indexed cache."""
     from discogs_cache.pipeline.run import run as run_pipeline
@@ -97,6 +118,9 @@ def run(
         resume=resume,
         state_file=state_file,
         workers=workers,
+        min_keep_ratio=min_keep_ratio,
+        allow_shrink=allow_shrink,
+        drop_api_fetched=drop_api_fetched,
     )
     try:
         check_options(options)  # before resolving: a usage error never starts a server

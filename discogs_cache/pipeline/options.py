@@ -38,6 +38,11 @@ class RunOptions:
     resume: bool = False
     state_file: Path = DEFAULT_STATE_FILE
     workers: int | None = None
+    min_keep_ratio: float = 0.9
+    """The publish refuses a new cache with fewer releases than this share of the live one."""
+    allow_shrink: bool = False
+    drop_api_fetched: bool = False
+    """Do not carry over api_fetch releases the new build lacks."""
 
     @property
     def mode(self) -> str:
@@ -106,6 +111,8 @@ def check_options(o: RunOptions) -> None:
             )
     if o.keep_csv is not None and o.xml is not None and _inside(o.keep_csv, o.xml):
         raise UsageError("--keep-csv must not be inside the --xml directory")
+    if not 0.0 <= o.min_keep_ratio <= 1.0:
+        raise UsageError("--min-keep-ratio must be between 0 and 1")
     if o.workers is not None and o.workers < 1:
         raise UsageError("--workers must be at least 1")
 

@@ -83,7 +83,7 @@ def test_xml_mode_builds_a_deduplicated_pruned_indexed_cache(
     assert isinstance(summary, dict)
     names = [s["name"] for s in summary["steps"]]
     assert names == [
-        "library", "convert", "schema", "load", "classify", "dedup", "prune", "vacuum", "indexes",
+        "library", "convert", "schema", "shadow", "load", "classify", "dedup", "prune", "vacuum", "indexes", "publish",
     ]  # fmt: skip
     assert {s["status"] for s in summary["steps"]} == {"ran"}
     counts = summary["classification"]
@@ -123,8 +123,8 @@ def test_csv_dir_mode_without_library_only_dedups(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "sum.json").read_text())
-    assert [s["name"] for s in summary["steps"]] == ["schema", "load", "dedup", "vacuum", "indexes"]
-    loaded = summary["steps"][1]["details"]["rows"]["release"]
+    assert [s["name"] for s in summary["steps"]] == ["schema", "shadow", "load", "dedup", "vacuum", "indexes"]
+    loaded = summary["steps"][2]["details"]["rows"]["release"]
     assert loaded == N_RELEASES or loaded > 0.9 * N_RELEASES
     assert h.scalar(url, "SELECT count(*) FROM release") == loaded - summary["dedup_removed"]
 
@@ -166,7 +166,7 @@ def test_copy_to_mode_fills_the_target_and_leaves_the_source(
     assert [s["name"] for s in summary["steps"]][4] == "copy"
     in_source = h.scalar(source, "SELECT count(*) FROM release")
     in_target = h.scalar(target, "SELECT count(*) FROM release")
-    loaded = summary["steps"][1]["details"]["rows"]["release"]
+    loaded = summary["steps"][2]["details"]["rows"]["release"]
     assert in_source == loaded - summary["dedup_removed"], "the source is only deduplicated"
     assert isinstance(in_target, int) and 0 < in_target < int(str(in_source))
     assert summary["releases"] == in_target
