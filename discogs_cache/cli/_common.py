@@ -70,6 +70,16 @@ def resolve_url(option: str | None) -> str:
     return resolve_database_url(option)
 
 
+def writer_url(option: str | None, command: str) -> str:
+    """`resolve_url`, then the writers' lock on that database, held until the command ends
+    (another writer holding it: LockedError, exit 75)."""
+    from discogs_cache.pipeline.lock import pipeline_lock
+
+    url = resolve_url(option)
+    click.get_current_context().with_resource(pipeline_lock(url, command))
+    return url
+
+
 def existing_path(**kwargs: Any) -> click.Path:
     return click.Path(exists=True, path_type=Path, **kwargs)
 

@@ -6,7 +6,7 @@ import click
 
 from discogs_cache import migrate as migrations
 from discogs_cache import progress
-from discogs_cache.cli._common import CONTEXT_SETTINGS, database_url_option, resolve_url
+from discogs_cache.cli._common import CONTEXT_SETTINGS, database_url_option, resolve_url, writer_url
 from discogs_cache.db import describe
 from discogs_cache.errors import DatabaseError
 
@@ -18,7 +18,7 @@ from discogs_cache.errors import DatabaseError
 @click.option("--check", "check_only", is_flag=True, help="Only report ORM/database differences.")
 def migrate(database_url: str | None, revision: str, downgrade: bool, check_only: bool) -> None:
     """Run the Alembic migration chain against the cache database."""
-    url = resolve_url(database_url)
+    url = resolve_url(database_url) if check_only else writer_url(database_url, "migrate")
     if check_only:
         diffs = migrations.check(url)
         if diffs:

@@ -60,7 +60,9 @@ def columns(conn: psycopg.Connection, schema: str, table: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def release_children(conn: psycopg.Connection, live: str, built: list[str]) -> list[tuple[str, str]]:
+def release_children(
+    conn: psycopg.Connection, live: str, built: list[str]
+) -> list[tuple[str, str]]:
     """(table, column) of every one-column foreign key to live `release` from a built table."""
     rows = conn.execute(
         "SELECT c.relname, a.attname FROM pg_constraint k "
@@ -123,8 +125,9 @@ def carry_over(
         (build_started,),
     )
     row = conn.execute(
-        sql.SQL("SELECT count(*) FILTER (WHERE NOT recent), count(*) FILTER (WHERE recent)"
-                " FROM {ids}").format(**q)  # fmt: skip
+        sql.SQL(
+            "SELECT count(*) FILTER (WHERE NOT recent), count(*) FILTER (WHERE recent) FROM {ids}"
+        ).format(**q)
     ).fetchone()
     summary.api_fetch, summary.recent = (int(row[0]), int(row[1])) if row else (0, 0)
     children = release_children(conn, live, built)
@@ -158,7 +161,8 @@ def _copy_releases(
         cols = _shared(conn, live, new, table)
         cur = conn.execute(
             sql.SQL(
-                "INSERT INTO {n} ({cols}) SELECT {cols} FROM {l} WHERE {c} IN (SELECT id FROM {ids})"
+                "INSERT INTO {n} ({cols}) SELECT {cols} FROM {l}"
+                " WHERE {c} IN (SELECT id FROM {ids})"
             ).format(
                 n=sql.Identifier(new, table),
                 l=sql.Identifier(live, table),

@@ -84,9 +84,7 @@ def _missing_api_fetched(conn: psycopg.Connection, live: str, schema: str) -> in
         sql.SQL(
             "SELECT count(*) FROM {lm} m WHERE m.source = 'api_fetch'"
             " AND NOT EXISTS (SELECT FROM {nr} n WHERE n.id = m.release_id)"
-        ).format(
-            lm=sql.Identifier(live, "cache_metadata"), nr=sql.Identifier(schema, "release")
-        )
+        ).format(lm=sql.Identifier(live, "cache_metadata"), nr=sql.Identifier(schema, "release"))
     ).fetchone()
     return int(row[0]) if row else 0
 

@@ -215,7 +215,8 @@ def test_unreadable_library_db_fails_in_classify_with_the_load_kept(
         run(options)
     state = load_state(state_file)
     assert state is not None and list(state.steps) == ["schema", "shadow", "load"]
-    assert _count(pg_url, "SELECT count(*) FROM release") > 0
+    assert _count(pg_url, "SELECT count(*) FROM discogs_cache_next.release") > 0
+    assert _count(pg_url, "SELECT count(*) FROM release") == 0  # live: untouched
 
 
 def test_classify_cache_takes_entries_or_their_index(
