@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from discogs_cache import progress
+from discogs_cache import faults, progress
 from discogs_cache.db import describe
 from discogs_cache.errors import CacheError
 from discogs_cache.pipeline.infer import (
@@ -182,7 +182,9 @@ def run(options: RunOptions) -> RunSummary:
                 for schema in drop_stale_load_schemas(ctx.url):
                     progress.note(f"dropped {schema}, left by an interrupted load")
             begun = time.perf_counter()
+            faults.point(f"refresh.before_{step}")
             outcome = STEPS[step](ctx)
+            faults.point(f"refresh.after_{step}")  # done, but the state file does not say so
             seconds = time.perf_counter() - begun
             ctx.outputs[step] = outcome.outputs
             state.complete(step, inputs=outcome.inputs, outputs=outcome.outputs, seconds=seconds)
@@ -190,6 +192,7 @@ def run(options: RunOptions) -> RunSummary:
             progress.note(f"[{number}/{len(steps)}] {step}: done in {seconds:.2f} s")
             summary.steps.append(StepReport(step, "ran", seconds, outcome.outputs))
         if "publish" in state.steps:  # recorded: the emptied shadows can go
+            faults.point("refresh.before_cleanup")
             for url in filter(None, (options.target_db_url, ctx.live_url)):
                 drop_shadow(url)
         summary.releases, summary.size_bytes = final_status(ctx)

@@ -123,7 +123,14 @@ def test_csv_dir_mode_without_library_only_dedups(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "sum.json").read_text())
-    assert [s["name"] for s in summary["steps"]] == ["schema", "shadow", "load", "dedup", "vacuum", "indexes"]
+    assert [s["name"] for s in summary["steps"]] == [
+        "schema",
+        "shadow",
+        "load",
+        "dedup",
+        "vacuum",
+        "indexes",
+    ]
     loaded = summary["steps"][2]["details"]["rows"]["release"]
     assert loaded == N_RELEASES or loaded > 0.9 * N_RELEASES
     assert h.scalar(url, "SELECT count(*) FROM release") == loaded - summary["dedup_removed"]
