@@ -83,7 +83,8 @@ def test_xml_mode_builds_a_deduplicated_pruned_indexed_cache(
     assert isinstance(summary, dict)
     names = [s["name"] for s in summary["steps"]]
     assert names == [
-        "library", "convert", "schema", "shadow", "load", "classify", "dedup", "prune", "vacuum", "indexes", "publish",
+        "library", "convert", "schema", "shadow", "load", "classify", "dedup", "prune",
+        "vacuum", "indexes", "publish",
     ]  # fmt: skip
     assert {s["status"] for s in summary["steps"]} == {"ran"}
     counts = summary["classification"]

@@ -209,9 +209,9 @@ def test_consumer_writes_before_and_during_a_refresh_survive(
     engine = create_engine(pg_url)
     try:
         store_release(engine, _api_release(990_000_001, "Before The Refresh"))
-        with engine.begin() as conn:  # artwork back-patched onto bulk releases
+        with engine.begin() as db:  # artwork back-patched onto bulk releases
             for rid in bulk[:2]:
-                conn.exec_driver_sql(
+                db.exec_driver_sql(
                     "UPDATE release SET artwork_url = %s WHERE id = %s", (f"https://a/{rid}", rid)
                 )
         dedup = STEPS["dedup"]
@@ -219,8 +219,8 @@ def test_consumer_writes_before_and_during_a_refresh_survive(
         def dedup_while_consumers_write(ctx: Context) -> Any:
             store_release(engine, _api_release(990_000_002, "During The Refresh"))
             store_release(engine, _api_release(bulk[2], "Fresh From The API"))
-            with engine.begin() as conn:
-                conn.exec_driver_sql(
+            with engine.begin() as db:
+                db.exec_driver_sql(
                     "UPDATE release SET artwork_url = 'https://a/during' WHERE id = %s",
                     (bulk[3],),
                 )

@@ -84,7 +84,8 @@ def test_resume_with_xml_is_fine_when_csvs_are_kept(files: dict[str, Path], tmp_
 def test_plan_orders_classify_before_dedup_and_prune_after(files: dict[str, Path]) -> None:
     xml = RunOptions(database_url=PG, xml=files["xml"], library_db=files["lib"])
     assert plan(xml) == [
-        "library", "convert", "schema", "shadow", "load", "classify", "dedup", "prune", "vacuum", "indexes", "publish",
+        "library", "convert", "schema", "shadow", "load", "classify", "dedup", "prune",
+        "vacuum", "indexes", "publish",
     ]  # fmt: skip
     copy = RunOptions(
         database_url=PG, csv_dir=files["csv"], library_db=files["lib"], target_db_url=PG + "2"
