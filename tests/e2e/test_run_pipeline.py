@@ -269,7 +269,7 @@ def test_a_second_concurrent_run_is_refused_at_once(
             "--state-file", tmp_path / "b.json", timeout=60,
         )  # fmt: skip
         assert second.returncode == 75, second.stderr
-        assert "another discogs-cache run is using" in second.stderr
+        assert "another discogs-cache writer is using" in second.stderr
         assert "Traceback" not in second.stderr
         assert not (tmp_path / "b.json").exists(), "the refused run must not write state"
     finally:
