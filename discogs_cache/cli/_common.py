@@ -76,8 +76,13 @@ def writer_url(option: str | None, command: str) -> str:
     from discogs_cache.pipeline.lock import pipeline_lock
 
     url = resolve_url(option)
-    click.get_current_context().with_resource(pipeline_lock(url, command))
+    action = _ACTIONS.get(command, f"cannot {command}")
+    click.get_current_context().with_resource(pipeline_lock(url, command, action))
     return url
+
+
+_ACTIONS = {"migrate": "cannot migrate the database", "index": "cannot build indexes",
+            "dedup": "cannot deduplicate"}  # fmt: skip
 
 
 def existing_path(**kwargs: Any) -> click.Path:

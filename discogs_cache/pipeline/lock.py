@@ -18,10 +18,11 @@ from contextlib import contextmanager
 import psycopg
 
 from discogs_cache.db import connect, describe
-from discogs_cache.errors import LockedError
+from discogs_cache.errors import DatabaseError, LockedError
 
 LOCK_KEY = 0x6463_7275_6E00_0001  # "dcrun": an arbitrary constant shared by every run
 APP_NAME = "discogs-cache"
+_CONNECT = "cannot connect to PostgreSQL"  # how `db.connect` starts its errors
 
 
 def _holder(conn: psycopg.Connection) -> str:
@@ -44,10 +45,18 @@ def _holder(conn: psycopg.Connection) -> str:
 
 
 @contextmanager
-def pipeline_lock(url: str, command: str = "run") -> Iterator[psycopg.Connection]:
+def pipeline_lock(
+    url: str, command: str = "run", action: str | None = None
+) -> Iterator[psycopg.Connection]:
     """Hold the writers' lock on the database at `url`; LockedError at once if it is taken.
-    `command` names the holder for the error another writer gets."""
-    conn = connect(url, autocommit=True)
+    `command` names the holder for the error another writer gets; `action` starts the
+    error when the server cannot be reached ("cannot migrate the database", ...)."""
+    try:
+        conn = connect(url, autocommit=True)
+    except DatabaseError as exc:
+        if action is None:
+            raise
+        raise DatabaseError(str(exc).replace(_CONNECT, action, 1)) from None
     try:
         conn.execute(
             "SELECT set_config('application_name', %s, false)",

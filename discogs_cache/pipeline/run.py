@@ -59,6 +59,7 @@ from discogs_cache.pipeline.steps import (
     load_classification,
     load_ids,
     plan,
+    run_identity,
 )
 from discogs_cache.pipeline.summary import RunSummary, StepReport
 from discogs_cache.refresh import drop_shadow, shadow_info
@@ -97,6 +98,9 @@ def _initial_state(options: RunOptions, ctx: Context) -> RunState:
         return state
     state = RunState(identity=identity)
     shadow = shadow_info(ctx.live_url)
+    if shadow is not None and shadow.identity != run_identity(options):
+        progress.note("the shadow build in the database is another run's: not resumed")
+        shadow = None
     if shadow is None or shadow.published:  # nothing built beside the live cache to go on
         inferred = {k: v for k, v in infer_completed(ctx.live_url, options).items()
                     if k == "schema"}  # fmt: skip
@@ -118,6 +122,8 @@ def _skippable(step: str, state: RunState, ctx: Context) -> bool:
     if not state.done(step):
         return False
     if step == "shadow":
+        if state.done("publish"):  # the whole refresh is done and published
+            return True
         shadow = shadow_info(ctx.live_url)
         recorded = state.steps[step].outputs.get("build_id")
         return shadow is not None and bool(recorded) and shadow.build_id == recorded

@@ -9,6 +9,7 @@ ends in the same database.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -156,7 +157,7 @@ def shadow_step(ctx: Context) -> Outcome:
             f"dropping the shadow build left by an earlier run ({leftover.age_seconds / 60:.0f}"
             " min old); `run --resume` would have continued it"
         )
-    info = create_shadow(ctx.live_url)
+    info = create_shadow(ctx.live_url, identity=run_identity(ctx.options))
     return Outcome(outputs={"build_id": info.build_id, "started_at": info.started_at.isoformat()})
 
 
@@ -278,6 +279,12 @@ def copy_step(ctx: Context) -> Outcome:
     info = create_shadow(target)
     result = copy_to(ctx.url, shadow_url_of(target), ctx.classification)
     return Outcome(outputs={"copied": dict(result.rows), "target_build_id": info.build_id})
+
+
+def run_identity(options: RunOptions) -> str:
+    """A short hash of what the run builds from (mode, inputs, databases, options)."""
+    text = json.dumps(options.identity(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def publish_step(ctx: Context) -> Outcome:

@@ -56,6 +56,8 @@ class ShadowInfo:
     releases: int | None
     published_at: str | None = None
     made_by: str = ""
+    identity: str = ""
+    """What the creating run said it was building (`create_shadow`), for `--resume`."""
 
     @property
     def published(self) -> bool:
@@ -128,6 +130,7 @@ def read_shadow(conn: psycopg.Connection, schema: str = SHADOW_SCHEMA) -> Shadow
         releases=releases,
         published_at=meta.get("published_at"),
         made_by=str(meta.get("made_by", "")),
+        identity=str(meta.get("identity", "")),
     )
 
 
@@ -169,10 +172,15 @@ def mark_published(conn: psycopg.Connection, schema: str = SHADOW_SCHEMA) -> Non
 
 
 def create_shadow(
-    url: str, tables: tuple[str, ...] = ALL_TABLES, schema: str = SHADOW_SCHEMA
+    url: str,
+    tables: tuple[str, ...] = ALL_TABLES,
+    schema: str = SHADOW_SCHEMA,
+    *,
+    identity: str = "",
 ) -> ShadowInfo:
     """A fresh, empty shadow schema (any earlier one dropped), in one transaction: a kill
-    leaves either the old state or the complete empty shadow."""
+    leaves either the old state or the complete empty shadow. `identity` (the run's
+    options, hashed) lets a resumed run without a state file recognise its own build."""
     with database_errors(url, "cannot create the shadow build"), connect(url) as conn:
         live = live_schema(conn)
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
@@ -181,6 +189,7 @@ def create_shadow(
             "build_id": uuid.uuid4().hex,
             "started_at": str(conn.execute("SELECT now()::text").fetchone()[0]),  # type: ignore[index]
             "made_by": f"discogs-cache run (pid {os.getpid()})",
+            "identity": identity,
         }
         _comment(conn, schema, meta)
         present = [

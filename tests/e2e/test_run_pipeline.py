@@ -131,6 +131,7 @@ def test_csv_dir_mode_without_library_only_dedups(
         "dedup",
         "vacuum",
         "indexes",
+        "publish",
     ]
     loaded = summary["steps"][2]["details"]["rows"]["release"]
     assert loaded == N_RELEASES or loaded > 0.9 * N_RELEASES
@@ -171,7 +172,7 @@ def test_copy_to_mode_fills_the_target_and_leaves_the_source(
     result = h.run(tmp_path, *args)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "sum.json").read_text())
-    assert [s["name"] for s in summary["steps"]][4] == "copy"
+    assert [s["name"] for s in summary["steps"]][5] == "copy"
     in_source = h.scalar(source, "SELECT count(*) FROM release")
     in_target = h.scalar(target, "SELECT count(*) FROM release")
     loaded = summary["steps"][2]["details"]["rows"]["release"]

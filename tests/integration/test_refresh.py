@@ -298,3 +298,37 @@ def test_first_build_on_an_empty_database_goes_through_the_shadow(
         )
         == 4
     )
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_resume_without_state_file_adopts_only_its_own_shadow(
+    pg_url: str, versions: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(_options(pg_url, versions["v1"], tmp_path / "v1.json"))
+    live = _scalar(pg_url, "SELECT count(*) FROM release")
+
+    def stop(ctx: Context) -> Any:
+        raise _Stop
+
+    monkeypatch.setitem(STEPS, "publish", stop)
+    with pytest.raises(_Stop):  # a "half" build, complete but for its publish
+        run(_options(pg_url, versions["half"], tmp_path / "half.json"))
+    monkeypatch.undo()
+    half = shadow_info(pg_url)
+    assert half is not None and half.releases and half.releases < live
+    with pytest.raises(_Stop):
+        monkeypatch.setitem(STEPS, "publish", stop)
+        run(_options(pg_url, versions["v2"], tmp_path / "none.json", resume=True))
+    monkeypatch.undo()
+    mine = shadow_info(pg_url)
+    assert mine is not None and mine.build_id != half.build_id, "another run's build adopted"
+    (tmp_path / "none.json").unlink()  # no state file: resumed from the database alone
+    resumed = run(_options(pg_url, versions["v2"], tmp_path / "none.json", resume=True))
+    statuses = {s.name: s.status for s in resumed.steps}
+    assert statuses["shadow"] == "inferred" and statuses["load"] == "inferred"
+    assert statuses["publish"] == "ran"
+    assert resumed.releases == live
+    assert _scalar(pg_url, "SELECT count(*) FROM release WHERE release_year = 1901") == live
