@@ -32,8 +32,14 @@ from discogs_cache.db import connect, database_errors, describe
 from discogs_cache.errors import CacheError, DatabaseError
 from discogs_cache.load.swapin import copy_in_place
 from discogs_cache.refresh.carry import CarrySummary, carry_over
-from discogs_cache.refresh.shadow import SHADOW_SCHEMA, live_schema, mark_published, read_shadow
-from discogs_cache.swap import capture_table_ddl, restore_table_extras
+from discogs_cache.refresh.shadow import (
+    RETIRED,
+    SHADOW_SCHEMA,
+    live_schema,
+    mark_published,
+    read_shadow,
+)
+from discogs_cache.swap import TableDDL, capture_table_ddl, restore_table_extras
 
 MIN_KEEP_RATIO = 0.9
 LOCK_TIMEOUT_MS = 400
@@ -191,6 +197,9 @@ def _publish_once(
         t for t in tables
         if (r := conn.execute("SELECT to_regclass(%s)", (f"{live}.{t}",)).fetchone()) and r[0]
     ]  # fmt: skip
+    # catalog reads before the locks: what to replay, and whether the tables can move
+    ddl = {t: capture_table_ddl(conn, t) for t in present}
+    movable = not _outside_dependents(conn, live, present)
     faults.point("publish.before_lock")
     if present:
         conn.execute(
@@ -204,30 +213,74 @@ def _publish_once(
         conn, live, schema, tables, started, drop_api_fetched=drop_api_fetched
     )
     faults.point("publish.carried")
-    ddl = {t: capture_table_ddl(conn, t) for t in present}
-    try:
-        with conn.transaction():
-            if present:
-                conn.execute(
-                    sql.SQL("DROP TABLE {}").format(
-                        sql.SQL(", ").join(sql.Identifier(live, t) for t in present)
-                    )
-                )
-            for table in tables:
-                conn.execute(
-                    sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
-                        sql.Identifier(schema, table), sql.Identifier(live)
-                    )
-                )
-            for table in present:  # the indexes came with the tables
-                restore_table_extras(conn, replace(ddl[table], indexes=[]))
+    carried = time.perf_counter()
+    if movable:
+        _swap(conn, live, schema, tables, present, ddl)
         summary.strategy = "swap"
-    except psycopg.errors.DependentObjectsStillExist as exc:
-        progress.note(f"publish: live tables cannot be replaced ({exc.diag.message_primary})")
+    else:
+        progress.note("publish: a view or another table's key depends on the live tables")
         copy_in_place(conn, live, schema, tuple(tables))
         summary.strategy = "insert"
     faults.point("publish.swapped")
     mark_published(conn, schema)
+    swapped = time.perf_counter()
     conn.commit()
     summary.lock_seconds = time.perf_counter() - locked
+    progress.note(
+        f"publish: locks held {summary.lock_seconds:.3f} s (carry-over {carried - locked:.3f}"
+        f" s, swap {swapped - carried:.3f} s, commit {time.perf_counter() - swapped:.3f} s)"
+    )
     faults.point("publish.committed")
+    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(RETIRED)))
+    conn.commit()
+
+
+def _swap(
+    conn: psycopg.Connection,
+    live: str,
+    schema: str,
+    tables: list[str],
+    present: list[str],
+    ddl: dict[str, TableDDL],
+) -> None:
+    """Old tables out to `RETIRED` (dropped after the commit: unlinking their files would
+    lengthen the locked commit), new ones in, then what the live tables had replayed."""
+    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(RETIRED)))
+    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(RETIRED)))
+    for table in present:
+        conn.execute(
+            sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                sql.Identifier(live, table), sql.Identifier(RETIRED)
+            )
+        )
+    for table in tables:
+        conn.execute(
+            sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                sql.Identifier(schema, table), sql.Identifier(live)
+            )
+        )
+    for table in present:  # the indexes and keys came with the tables
+        restore_table_extras(conn, replace(ddl[table], indexes=[]))
+
+
+def _outside_dependents(conn: psycopg.Connection, live: str, present: list[str]) -> bool:
+    """Whether a view, or a foreign key of a table the build does not replace, depends on
+    a live table: moving the table away would leave them pointing at the old one."""
+    if not present:
+        return False
+    names = [sql.Identifier(live, t).as_string(conn) for t in present]
+    row = conn.execute(
+        """
+        WITH t AS (SELECT n::regclass AS oid FROM unnest(%s::text[]) n)
+        SELECT EXISTS (
+            SELECT FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+            WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid IN (SELECT oid FROM t)
+              AND r.ev_class NOT IN (SELECT oid FROM t)
+        ) OR EXISTS (
+            SELECT FROM pg_constraint c WHERE c.contype = 'f'
+              AND c.confrelid IN (SELECT oid FROM t) AND c.conrelid NOT IN (SELECT oid FROM t)
+        )
+        """,
+        (names,),
+    ).fetchone()
+    return bool(row and row[0])

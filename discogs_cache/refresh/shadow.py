@@ -35,6 +35,8 @@ from discogs_cache.schema import ALL_TABLES
 from discogs_cache.swap import capture_table_ddl
 
 SHADOW_SCHEMA = "discogs_cache_next"
+RETIRED = "discogs_cache_prev"
+"""Where a publish moves the tables it replaced (dropped right after its commit)."""
 
 _INDEX_DEF = re.compile(r"^(CREATE (?:UNIQUE )?INDEX .+? ON (?:ONLY )?)\S+( USING .*)$", re.S)
 
@@ -141,10 +143,12 @@ def shadow_info(url: str, schema: str = SHADOW_SCHEMA) -> ShadowInfo | None:
 
 
 def drop_shadow(url: str, schema: str = SHADOW_SCHEMA) -> bool:
-    """Drop the shadow schema and everything in it; True when there was one."""
+    """Drop the shadow schema and everything in it (and the replaced tables a publish
+    killed after its commit left behind); True when there was a shadow."""
     with database_errors(url, "cannot drop the shadow build"), connect(url) as conn:
         existed = read_shadow(conn, schema) is not None
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        for name in (schema, RETIRED):
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
         conn.commit()
     return existed
 
@@ -183,7 +187,8 @@ def create_shadow(
     options, hashed) lets a resumed run without a state file recognise its own build."""
     with database_errors(url, "cannot create the shadow build"), connect(url) as conn:
         live = live_schema(conn)
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        for name in (schema, RETIRED):
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         meta = {
             "build_id": uuid.uuid4().hex,
