@@ -35,6 +35,7 @@ from discogs_cache.schema import ALL_TABLES
 from discogs_cache.swap import capture_table_ddl
 
 SHADOW_SCHEMA = "discogs_cache_next"
+BUILD_LOCK_TIMEOUT = "600s"
 RETIRED = "discogs_cache_prev"
 """Where a publish moves the tables it replaced (dropped right after its commit)."""
 
@@ -77,9 +78,11 @@ def live_schema(conn: psycopg.Connection) -> str:
 def shadow_url(url: str, live: str = "public", schema: str = SHADOW_SCHEMA) -> str:
     """`url` as the build steps must see it: the shadow schema first, then the live one
     (and public, for the extensions and f_unaccent). Only use it while the shadow exists:
-    without it, PostgreSQL would resolve names (and create tables) in the live schema."""
+    without it, PostgreSQL would resolve names (and create tables) in the live schema.
+    Every lock wait of the build is bounded (`BUILD_LOCK_TIMEOUT`): only the build's own
+    connections touch the shadow, so a wait that long is a bug or a stranger, never work."""
     path = [schema, live] + ([] if live == "public" else ["public"])
-    return with_search_path(url, path)
+    return with_search_path(url, path, lock_timeout=BUILD_LOCK_TIMEOUT)
 
 
 def shadow_url_of(url: str, schema: str = SHADOW_SCHEMA) -> str:
