@@ -162,7 +162,7 @@ def shadow_step(ctx: Context) -> Outcome:
 
 
 def load_step(ctx: Context) -> Outcome:
-    """Step 4: COPY the CSVs, replacing whatever the cache held (one transaction)."""
+    """Step 4: COPY the CSVs into the shadow's tables (replacing what they held, at once)."""
     from discogs_cache.load import load
 
     inputs = fingerprint(ctx.csv_dir)

@@ -57,6 +57,7 @@ class ShadowInfo:
     age_seconds: float
     tables: list[str]
     releases: int | None
+    """Rows of the shadow's `release`; None when there is none yet, or a step holds it."""
     published_at: str | None = None
     made_by: str = ""
     identity: str = ""
@@ -122,10 +123,16 @@ def read_shadow(conn: psycopg.Connection, schema: str = SHADOW_SCHEMA) -> Shadow
     tables = shadow_tables(conn, schema)
     releases = None
     if "release" in tables:
-        count = conn.execute(
-            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, "release"))
-        ).fetchone()
-        releases = int(count[0]) if count else 0
+        try:  # a build step may hold the table (VACUUM FULL, a swap): never wait for it
+            with conn.transaction():
+                conn.execute("SET LOCAL lock_timeout = '200ms'")
+                count = conn.execute(
+                    sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, "release"))
+                ).fetchone()
+                conn.execute("SET LOCAL lock_timeout TO DEFAULT")
+            releases = int(count[0]) if count else 0
+        except psycopg.errors.LockNotAvailable:
+            releases = None
     return ShadowInfo(
         schema=schema,
         build_id=str(meta.get("build_id", "")),
