@@ -26,7 +26,7 @@ from discogs_cache.pipeline.run import run
 from discogs_cache.pipeline.steps import STEPS, Context
 from discogs_cache.refresh import SHADOW_SCHEMA, ShrinkRefused, shadow_info
 from discogs_cache.writeback import Credit, NewRelease, NewTrack, store_release
-from tests.e2e.run_helpers import table_checksums
+from tests.e2e.run_helpers import index_names, table_checksums
 from tests.integration.refresh_helpers import (
     ARTISTS_SQL,
     INDEXES_SQL,
@@ -334,22 +334,29 @@ def test_resume_without_state_file_adopts_only_its_own_shadow(
     assert _scalar(pg_url, "SELECT count(*) FROM release WHERE release_year = 1901") == live
 
 
+def _refresh_after(url: str, versions: dict[str, Path], tmp_path: Path, *ddl: str) -> Any:
+    """Build v1, let a consumer run `ddl` on the live cache, refresh to v2: the summary."""
+    run(_options(url, versions["v1"], tmp_path / "v1.json"))
+    with psycopg.connect(conninfo(url)) as conn:
+        for statement in ddl:
+            conn.execute(statement)
+    return run(_options(url, versions["v2"], tmp_path / "v2.json"))
+
+
 def test_publish_keeps_grants_comments_and_triggers_of_the_live_tables(
     pg_url: str, versions: dict[str, Path], tmp_path: Path
 ) -> None:
-    run(_options(pg_url, versions["v1"], tmp_path / "v1.json"))
-    with psycopg.connect(conninfo(pg_url)) as conn:
-        conn.execute("GRANT SELECT ON release TO PUBLIC")
-        conn.execute("COMMENT ON TABLE release IS 'the station cache'")
-        conn.execute(
-            "CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN NEW.country := coalesce(NEW.country, 'stamped'); RETURN NEW; END $$"
-        )
-        conn.execute(
-            "CREATE TRIGGER release_stamp BEFORE INSERT ON release FOR EACH ROW EXECUTE "
-            "FUNCTION stamp()"
-        )
-    summary = run(_options(pg_url, versions["v2"], tmp_path / "v2.json"))
+    summary = _refresh_after(
+        pg_url,
+        versions,
+        tmp_path,
+        "GRANT SELECT ON release TO PUBLIC",
+        "COMMENT ON TABLE release IS 'the station cache'",
+        "CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN NEW.country := coalesce(NEW.country, 'stamped'); RETURN NEW; END $$",
+        "CREATE TRIGGER release_stamp BEFORE INSERT ON release FOR EACH ROW EXECUTE "
+        "FUNCTION stamp()",
+    )
     assert {s.name: s.details for s in summary.steps}["publish"]["strategy"] == "swap"
     assert _scalar(pg_url, "SELECT has_table_privilege('public', 'release', 'SELECT')")
     assert _scalar(pg_url, "SELECT obj_description('release'::regclass)") == "the station cache"
@@ -363,21 +370,14 @@ def test_publish_keeps_grants_comments_and_triggers_of_the_live_tables(
 def test_a_view_on_the_live_tables_makes_the_publish_copy_rows_in_place(
     pg_url: str, versions: dict[str, Path], tmp_path: Path
 ) -> None:
-    run(_options(pg_url, versions["v1"], tmp_path / "v1.json"))
-    with psycopg.connect(conninfo(pg_url)) as conn:
-        conn.execute("CREATE VIEW release_years AS SELECT id, release_year FROM release")
-    summary = run(_options(pg_url, versions["v2"], tmp_path / "v2.json"))
+    summary = _refresh_after(
+        pg_url,
+        versions,
+        tmp_path,
+        "CREATE VIEW release_years AS SELECT id, release_year FROM release",
+    )
     assert {s.name: s.details for s in summary.steps}["publish"]["strategy"] == "insert"
     assert _scalar(pg_url, "SELECT count(*) FROM release_years WHERE release_year = 1901") == (
         summary.releases
     )
-    assert len([i for i in _trigram_indexes(pg_url)]) == 4
-
-
-def _trigram_indexes(url: str) -> list[str]:
-    with psycopg.connect(conninfo(url)) as conn:
-        rows = conn.execute(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' "
-            "AND indexname LIKE '%%_trgm'"
-        ).fetchall()
-    return [r[0] for r in rows]
+    assert len([i for i in index_names(pg_url) if i.endswith("_trgm")]) == 4

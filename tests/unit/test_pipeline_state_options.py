@@ -94,7 +94,7 @@ def test_plan_orders_classify_before_dedup_and_prune_after(files: dict[str, Path
         "schema", "shadow", "load", "classify", "dedup", "copy", "vacuum", "indexes", "publish",
     ]  # fmt: skip
     bare = RunOptions(database_url=PG, csv_dir=files["csv"])
-    assert plan(bare) == ["schema", "shadow", "load", "dedup", "vacuum", "indexes"]
+    assert plan(bare) == ["schema", "shadow", "load", "dedup", "vacuum", "indexes", "publish"]
 
 
 def test_identity_names_databases_without_passwords(files: dict[str, Path]) -> None:
