@@ -4,7 +4,8 @@ Data: the synthetic converter output of bench_pipeline (benchmarks/synth.py, 200
 by default) with its station library and label preferences. Measured in one run, on one
 server, alternated and repeated (`--rounds`), so the ratios compare like with like:
 
-- cold: `run --csv-dir` into a fresh, empty database;
+- cold: `run --csv-dir` into a fresh, empty database (the reader below runs meanwhile, on
+  the live cache, so both builds share the machine with it);
 - refresh: the same `run` over a populated cache that consumers have written to (API-fetched
   releases through the write-back path, artwork back-patched onto 10% of the bulk releases)
   while a consumer process reads it.
@@ -157,14 +158,14 @@ def main() -> None:
         consumer_writes(live, args.api_writes)
         ids = sample_ids(live)
         for n in range(args.rounds):
+            stop, out = ctx.Event(), ctx.Queue()
+            proc = ctx.Process(target=reader, args=(live, ids, stop, out))
+            proc.start()  # reading all along: the cold build competes with it too
+            time.sleep(1.0)  # connected and warm
             with scratch_database("bench_refresh_cold", migrated=False) as cold_url:
                 cold = run(_options(cold_url, csv_dir, library, labels, Path(tmp) / f"c{n}.json"))
             colds.append(cold.seconds)
             report(f"round {n + 1} cold build", cold.seconds)
-            stop, out = ctx.Event(), ctx.Queue()
-            proc = ctx.Process(target=reader, args=(live, ids, stop, out))
-            proc.start()
-            time.sleep(1.0)  # connected and warm
             idle_from = time.time()
             time.sleep(args.idle_seconds)
             busy_from = time.time()
@@ -185,7 +186,9 @@ def main() -> None:
             report(f"round {n + 1} reader p95 during refresh ({len(busy)} reads)",
                    busy_p95[-1] * 1000, "ms")  # fmt: skip
             report(f"round {n + 1} reader max during refresh", max(busy) * 1000, "ms")
-            print(f"# round {n + 1}: reader errors {errors}; carried {refresh.carried}", flush=True)
+            phases = {s.name: s.details for s in refresh.steps}["publish"].get("phases")
+            print(f"# round {n + 1}: reader errors {errors}; carried {refresh.carried}; "
+                  f"publish phases (s) {phases}", flush=True)  # fmt: skip
     cold_s, refresh_s = statistics.median(colds), statistics.median(refreshes)
     report("cold build (median)", cold_s)
     report("refresh (median)", refresh_s)

@@ -1,8 +1,10 @@
-"""What consumers wrote, carried from the live cache into the new one inside the publish.
+"""What consumers wrote, carried from the live cache into the new one by the publish.
 
-Runs in the publish transaction, after the live tables are locked, so it sees every write
-that committed before the publish (those made while the build ran included) and no write
-can slip in between it and the swap. Three kinds, counted apart:
+Two passes (`publish`): the first before any lock, committed into the shadow, does the bulk;
+the second runs in the publish transaction after the live tables are locked, so it sees
+every write that committed before the publish (those made while the build ran included)
+and no write can slip in between it and the swap; it only finds what changed since the
+first. Three kinds, counted apart (each release once over both passes):
 
 - `api_fetch`: releases whose live `cache_metadata.source` is 'api_fetch' and that the new
   build does not contain, copied with every child row (skipped with `drop_api_fetched`);
@@ -35,12 +37,32 @@ _CARRY = "discogs_carry_ids"
 
 @dataclass
 class CarrySummary:
-    api_fetch: int = 0
-    recent: int = 0
+    api_fetch_ids: set[int] = field(default_factory=set)
+    recent_ids: set[int] = field(default_factory=set)
     artwork: int = 0
     checked: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     """Child rows copied per table, for the carried releases."""
+
+    @property
+    def api_fetch(self) -> int:
+        return len(self.api_fetch_ids)
+
+    @property
+    def recent(self) -> int:
+        return len(self.recent_ids - self.api_fetch_ids)
+
+    def add(self, later: CarrySummary) -> CarrySummary:
+        """This pass and a `later` one over the same build, each release counted once (a
+        release carried as missing, then rewritten, is still one api_fetch release)."""
+        rows = {t: self.rows.get(t, 0) + later.rows.get(t, 0) for t in {*self.rows, *later.rows}}
+        return CarrySummary(
+            self.api_fetch_ids | later.api_fetch_ids,
+            self.recent_ids | later.recent_ids,
+            self.artwork + later.artwork,
+            self.checked + later.checked,
+            rows,
+        )
 
     def counts(self) -> dict[str, int]:
         return {
@@ -86,12 +108,13 @@ def carry_over(
     live: str,
     new: str,
     built: list[str],
-    build_started: datetime,
+    since: datetime,
     *,
     drop_api_fetched: bool = False,
 ) -> CarrySummary:
     """Copy what consumers wrote from schema `live` into schema `new` (see module doc);
-    joins the caller's transaction."""
+    joins the caller's transaction. `since`: api_fetch rows cached from then on replace the
+    build's copy (the build's start; for a second pass, a little before the first one)."""
     summary = CarrySummary()
     if "release" not in built or "cache_metadata" not in built:
         return summary
@@ -122,16 +145,12 @@ def carry_over(
             " WHERE m.source = 'api_fetch' AND m.cached_at >= %s"
             " AND EXISTS (SELECT FROM {nr} n WHERE n.id = m.release_id) ON CONFLICT DO NOTHING"
         ).format(**q),
-        (build_started,),
+        (since,),
     )
-    row = conn.execute(
-        sql.SQL(
-            "SELECT count(*) FILTER (WHERE NOT recent), count(*) FILTER (WHERE recent) FROM {ids}"
-        ).format(**q)
-    ).fetchone()
-    summary.api_fetch, summary.recent = (int(row[0]), int(row[1])) if row else (0, 0)
+    for rid, recent in conn.execute(sql.SQL("SELECT id, recent FROM {ids}").format(**q)):
+        (summary.recent_ids if recent else summary.api_fetch_ids).add(int(rid))
     children = release_children(conn, live, built)
-    if summary.api_fetch or summary.recent:
+    if summary.api_fetch_ids or summary.recent_ids:
         _copy_releases(conn, live, new, children, summary)
     summary.artwork, summary.checked = _carry_artwork(conn, live, new)
     return summary

@@ -3,10 +3,12 @@
 Readers see the old cache until the commit and the whole new one after it, never a mix: the
 transaction first takes ACCESS EXCLUSIVE locks on every live table the build replaces, so a
 reader's transaction that already read one of them holds the publish back until it ends,
-and a reader that starts later waits (briefly) for the commit. Under the locks it carries
-over what consumers wrote (`carry`), drops the live tables and moves the shadow ones into
-the live schema (`ALTER TABLE ... SET SCHEMA`: a catalog change, no data is copied, the
-indexes and keys move with their tables), replays what the live tables had that the build
+and a reader that starts later waits (briefly) for the commit. What consumers wrote is
+carried over (`carry`) in a first pass before the locks and a short second one under them
+(what was written meanwhile); then the publish moves the live tables out (to
+`discogs_cache_prev`, dropped after the commit) and the shadow ones into the live schema
+(`ALTER TABLE ... SET SCHEMA`: a catalog change, no data is copied, the indexes and keys
+move with their tables), replays what the live tables had that the build
 cannot know (triggers, owner, grants, table comments: `swap.restore_table_extras`), and
 marks the shadow published. If a view or another table's foreign key depends on a live
 table, so it cannot be dropped, the rows are copied into the live tables instead (slower,
@@ -45,6 +47,9 @@ MIN_KEEP_RATIO = 0.9
 LOCK_TIMEOUT_MS = 400
 """Per lock wait; kept below deadlock_timeout (1 s by default), see the module doc."""
 ATTEMPTS = 50
+SECOND_PASS_MARGIN = "60 seconds"
+"""Writes cached this long before the first carry-over pass are looked at again under the
+locks (a consumer's transaction stamps cached_at when it starts, not when it commits)."""
 
 
 class ShrinkRefused(CacheError):
@@ -64,6 +69,8 @@ class PublishSummary:
     attempts: int = 0
     lock_seconds: float = 0.0
     """How long the successful attempt held the exclusive locks (lock granted to commit)."""
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds of the first carry-over pass, and of the locked carry-over, swap and commit."""
     already: bool = False
     """The build had been published before (a resumed run killed after the commit)."""
 
@@ -75,6 +82,7 @@ class PublishSummary:
             "lock_seconds": round(self.lock_seconds, 4),
             "attempts": self.attempts,
             "strategy": self.strategy,
+            "phases": {k: round(v, 4) for k, v in self.phases.items()},
         }
 
 
@@ -151,11 +159,23 @@ def publish(
             drop_api_fetched=drop_api_fetched,
         )
         timeout = _lock_timeout(conn, lock_timeout_ms)
+        # the bulk of the carry-over before any lock (committed into the shadow); the pass
+        # under the locks then only finds what consumers wrote since (from a margin before
+        # this pass: a write transaction stamps cached_at when it starts)
+        row = conn.execute("SELECT now() - %s::interval", (SECOND_PASS_MARGIN,)).fetchone()
+        assert row is not None
+        begun = time.perf_counter()
+        first = carry_over(
+            conn, live, schema, summary.tables, info.started_at, drop_api_fetched=drop_api_fetched
+        )
+        conn.commit()
+        summary.phases["first_pass"] = time.perf_counter() - begun
+        faults.point("publish.first_pass")
         for attempt in range(1, attempts + 1):
             summary.attempts = attempt
             try:
-                _publish_once(conn, live, schema, info.started_at, timeout, drop_api_fetched,
-                              summary)  # fmt: skip
+                _publish_once(conn, live, schema, row[0], timeout, drop_api_fetched, summary)
+                summary.carried = first.add(summary.carried)
                 break
             except psycopg.errors.LockNotAvailable:
                 conn.rollback()
@@ -226,6 +246,11 @@ def _publish_once(
     swapped = time.perf_counter()
     conn.commit()
     summary.lock_seconds = time.perf_counter() - locked
+    summary.phases.update(
+        locked_carry=carried - locked,
+        locked_swap=swapped - carried,
+        locked_commit=time.perf_counter() - swapped,
+    )
     progress.note(
         f"publish: locks held {summary.lock_seconds:.3f} s (carry-over {carried - locked:.3f}"
         f" s, swap {swapped - carried:.3f} s, commit {time.perf_counter() - swapped:.3f} s)"

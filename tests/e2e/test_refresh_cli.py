@@ -29,8 +29,8 @@ pytestmark = pytest.mark.e2e
 BEFORE_PUBLISH = [
     "refresh.shadow_created", "refresh.after_shadow", "refresh.after_load",
     "refresh.after_classify", "refresh.after_dedup", "refresh.after_prune",
-    "refresh.after_vacuum", "refresh.after_indexes", "publish.before_lock", "publish.locked",
-    "publish.carried", "publish.swapped",
+    "refresh.after_vacuum", "refresh.after_indexes", "publish.first_pass",
+    "publish.before_lock", "publish.locked", "publish.carried", "publish.swapped",
 ]  # fmt: skip
 AFTER_PUBLISH = ["publish.committed", "refresh.after_publish", "refresh.before_cleanup"]
 
