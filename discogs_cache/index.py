@@ -19,7 +19,7 @@ from psycopg import sql
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex
 
-from discogs_cache import progress, schema
+from discogs_cache import faults, progress, schema
 from discogs_cache.db import connect, database_errors
 
 
@@ -64,9 +64,12 @@ def existing_indexes(conn: psycopg.Connection) -> set[str]:
 
 
 def drop_secondary_indexes(conn: psycopg.Connection) -> list[str]:
-    """DROP the contract's secondary indexes on `conn` (inside the caller's transaction)."""
+    """DROP the contract's secondary indexes of the loaded tables (`schema.ALL_TABLES`: not
+    `lookup_negative`, which no load touches) on `conn` (inside the caller's transaction)."""
     present = existing_indexes(conn)
-    dropped = [ix.name for ix in contract_indexes() if ix.name in present]
+    dropped = [
+        ix.name for ix in contract_indexes() if ix.name in present and ix.table in schema.ALL_TABLES
+    ]
     for name in dropped:
         conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name)))
     return dropped
@@ -108,6 +111,7 @@ def _build_table(
     with connect(url, autocommit=True) as conn:
         for index, workers in indexes:
             built[index.name] = _build_one(conn, index, memory, workers)
+            faults.point("indexes.after_index")  # some indexes built, not all
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
     return built
 

@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from discogs_cache import migrate, progress, schema
+from discogs_cache import faults, migrate, progress, schema
 from discogs_cache.db import connect, conninfo, database_errors, describe
 from discogs_cache.errors import InputError
 from discogs_cache.index import build_indexes, drop_secondary_indexes
@@ -105,6 +105,7 @@ def prune(
         ).fetchone()
         also_removed = int(row[0]) if row else 0
         result = retain_releases(conn, _KEEP_TABLE, strategy=strategy, analyze=analyze)
+        faults.point("prune.before_commit")  # the swap done inside the open transaction
         conn.commit()
     pruned = result.releases_removed - also_removed
     progress.note(
@@ -161,11 +162,11 @@ def _select_retained(table: str) -> sql.Composed:
         sql.Identifier("t", c.name) for c in schema.metadata.tables[table].columns
     )
     keep = sql.Identifier(_KEEP_TABLE)
-    if table == "artist_alias":  # aliases of the artists credited on a retained release
+    if table in schema.ARTIST_TABLES:  # the artists credited on a retained release
         where = sql.SQL(
             "EXISTS (SELECT 1 FROM release_artist ra JOIN {keep} k ON k.release_id = ra.release_id"
-            " WHERE ra.artist_id = t.artist_id)"
-        ).format(keep=keep)
+            " WHERE ra.artist_id = {column})"
+        ).format(keep=keep, column=sql.Identifier("t", "id" if table == "artist" else "artist_id"))
     else:
         column = sql.Identifier("t", "id" if table == "release" else "release_id")
         where = sql.SQL("EXISTS (SELECT 1 FROM {keep} k WHERE k.release_id = {column})").format(

@@ -29,6 +29,7 @@ from psycopg import sql
 from discogs_cache.db import connect
 from discogs_cache.load.lanes import Lanes
 from discogs_cache.load.staging import (
+    BadInteger,
     RecordCounter,
     StagedFile,
     copy_file,
@@ -166,12 +167,14 @@ def prepare(
 
 def direct_target(staged: StagedFile) -> Target | None:
     """The target `staged` can be COPYed straight into: its header is exactly the target's
-    `direct` columns (any order). COPY cannot skip columns, so a file with extra columns
+    `direct` columns (any order; optional ones may be missing: the table default applies).
+    COPY cannot skip columns, so a file with extra columns
     goes through staging instead."""
     for target in CHILD_TARGETS:
         if target.source == staged.spec.name and target.direct is not None:
-            header = read_header(staged.path, staged.spec)
-            return target if sorted(header) == sorted(target.direct) else None
+            header = set(read_header(staged.path, staged.spec))
+            fits = header <= set(target.direct) and set(target.required) <= header
+            return target if fits else None
     return None
 
 
@@ -279,8 +282,9 @@ def build_metadata(b: Builder) -> TableCounts:
     return counts
 
 
-class NameTooLong(Exception):
-    """A direct COPY met a name longer than its column: the file needs staging (truncation)."""
+class NeedsStaging(Exception):
+    """A direct COPY met a name longer than its column or an id that is no integer: the file
+    needs staging (truncation, or skipping the row)."""
 
 
 def build_direct(
@@ -295,11 +299,20 @@ def build_direct(
     then its primary key (duplicates) and, once the new `release` exists, its foreign key
     (orphans). Unlike staging, duplicates are collapsed before orphans are found, so two
     copies of an orphan count as one duplicate and one orphan: the same rows are skipped
-    either way. NameTooLong when a value does not fit
+    either way. NeedsStaging when a value does not fit
     (nothing is committed then); PostgreSQL itself cuts a name whose excess is only spaces,
     which is then not counted as truncated."""
     header = read_header(staged.path, staged.spec)
     names = sql.SQL(", ").join(sql.Identifier(target.table_column(c)) for c in header)
+    nullable = sql.SQL(", ").join(
+        sql.Identifier(target.table_column(c)) for c in header if c not in target.empty_strings
+    )
+    empty = [target.table_column(c) for c in header if c in target.empty_strings]
+    force_empty = (
+        sql.SQL(", FORCE_NOT_NULL ({})").format(sql.SQL(", ").join(map(sql.Identifier, empty)))
+        if empty
+        else sql.SQL("")
+    )
     where = sql.SQL(" AND ").join(
         sql.SQL("{} IS NOT NULL").format(sql.Identifier(target.table_column(c)))
         for c in target.required
@@ -310,15 +323,15 @@ def build_direct(
         counter = RecordCounter()
         statement = sql.SQL(
             "COPY {} ({}) FROM STDIN "
-            "(FORMAT csv, HEADER true, FREEZE true, FORCE_NULL ({})) WHERE {}"
-        ).format(sql.Identifier(target.table), names, names, where)
+            "(FORMAT csv, HEADER true, FREEZE true, FORCE_NULL ({}){}) WHERE {}"
+        ).format(sql.Identifier(target.table), names, nullable, force_empty, where)
         try:
             with b.lane(target.table), conn.cursor() as cur:
                 start = time.perf_counter()
                 copied = stream_copy(cur, statement, staged, on_bytes, counter)
                 staged.seconds = time.perf_counter() - start
-        except psycopg.errors.StringDataRightTruncation:
-            raise NameTooLong(staged.path) from None
+        except (psycopg.errors.StringDataRightTruncation, BadInteger):
+            raise NeedsStaging(staged.path) from None
         # (a file with bare-CR line ends defeats the counter: never report fewer than COPYed)
         staged.rows = counts.source_rows = max(counter.records, copied)
         counts.empty_required = counts.source_rows - copied
@@ -345,7 +358,7 @@ def build_copied(
     `build_child`, which truncates and counts it."""
     try:
         return build_direct(b, target, staged, release_ready, on_bytes)
-    except NameTooLong:
+    except NeedsStaging:
         staged.bytes = staged.nul_bytes = 0  # counted again by the staging COPY
         with b.lane(staged.spec.name):
             b.stage_file(staged)
