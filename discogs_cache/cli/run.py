@@ -19,7 +19,7 @@ from discogs_cache.cli._common import (
 from discogs_cache.pipeline.options import DEFAULT_STATE_FILE, RunOptions, UsageError, check_options
 
 _EPILOG = """\b
-The steps: library -> convert -> schema -> shadow -> load -> classify -> dedup (preferring
+The 11 steps: library -> convert -> schema -> shadow -> load -> classify -> dedup (preferring
 the pressings the library owns) -> prune or copy-to -> vacuum -> indexes -> publish.
 Without a library there is no classify and no prune; with --csv-dir no library and no
 convert. Everything after "shadow" is built beside the live cache (schema

@@ -223,7 +223,7 @@ def test_kill_inside_a_step_then_resume_ends_in_the_clean_database(
     assert (code, hits) == (-signal.SIGKILL, [point]), "killed at the named point"
     step = point.split(".")[0]
     done = _state_steps(tmp_path / "state.json")
-    plan = ["library", "convert", "schema", "load", "classify", "dedup", "prune"]
+    plan = ["library", "convert", "schema", "shadow", "load", "classify", "dedup", "prune"]
     assert done == plan[: plan.index(step) if step in plan else len(plan)] + (
         ["vacuum"] if step == "indexes" else []
     ), "the state file records every step before the killed one, and not that one"
@@ -249,7 +249,7 @@ def test_kill_inside_vacuum_then_resume_ends_in_the_clean_database(
     args = (*base, tmp_path / "state.json", "--database-url", killed)
     code, hits = h.kill_at(tmp_path, "vacuum.after_table", *args)
     assert (code, hits) == (-signal.SIGKILL, ["vacuum.after_table"])
-    assert _state_steps(tmp_path / "state.json") == ["schema", "load", "dedup"]
+    assert _state_steps(tmp_path / "state.json") == ["schema", "shadow", "load", "dedup"]
     result = h.run(tmp_path, *args, "--resume")
     assert result.returncode == 0, result.stderr[-3000:]
     assert h.table_checksums(killed) == h.table_checksums(clean)
