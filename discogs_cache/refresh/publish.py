@@ -9,7 +9,8 @@ carried over (`carry`) in a first pass before the locks and a short second one u
 `discogs_cache_prev`, dropped after the commit) and the shadow ones into the live schema
 (`ALTER TABLE ... SET SCHEMA`: a catalog change, no data is copied, the indexes and keys
 move with their tables), replays what the live tables had that the build
-cannot know (triggers, owner, grants, table comments: `swap.restore_table_extras`), and
+cannot know (owner, grants, table comments: `swap.restore_table_extras`; the triggers were
+copied into the shadow when it was made), and
 marks the shadow published. If a view or another table's foreign key depends on a live
 table, so it cannot be dropped, the rows are copied into the live tables instead (slower,
 still one transaction).
@@ -284,8 +285,8 @@ def _swap(
                 sql.Identifier(schema, table), sql.Identifier(live)
             )
         )
-    for table in present:  # the indexes and keys came with the tables
-        restore_table_extras(conn, replace(ddl[table], indexes=[]))
+    for table in present:  # indexes, keys and triggers came with the tables
+        restore_table_extras(conn, replace(ddl[table], indexes=[], triggers=[]))
 
 
 def _outside_dependents(conn: psycopg.Connection, live: str, present: list[str]) -> bool:

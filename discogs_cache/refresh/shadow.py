@@ -2,9 +2,9 @@
 
 `create_shadow` makes schema `discogs_cache_next` in the same database with an empty copy of
 every table the build produces (`schema.ALL_TABLES`), structured like the live table: the
-columns (LIKE), then every key, unique, exclusion and foreign key constraint and every index
-under the live names, replayed from the live catalog. The existing step functions then build
-into it unchanged, through `shadow_url`: the same database URL whose sessions resolve
+columns (LIKE), then every key, unique, exclusion and foreign key constraint, every index
+and every trigger under the live names, replayed from the live catalog. The existing step
+functions then build into it unchanged, through `shadow_url`: the same database URL whose sessions resolve
 unqualified names through `discogs_cache_next` first, then the live schema (where the
 extensions and `f_unaccent` stay). Consumers never look there; `publish` moves the finished
 tables into the live schema in one transaction.
@@ -239,6 +239,8 @@ def create_shadow(
         for t in present:
             for statement in ddl[t].indexes:
                 conn.execute(sql.SQL(_retarget_index(statement, schema, t)))
+            for statement in ddl[t].triggers:  # the contract's merge triggers, consumers' own
+                conn.execute(sql.SQL(_retarget_trigger(statement, live, schema, t)))
         faults.point("refresh.shadow_created")
         conn.commit()
         info = read_shadow(conn, schema)
@@ -252,6 +254,16 @@ def _retarget_index(statement: str, schema: str, table: str) -> str:
     if match is None:
         raise CacheError(f"cannot read the index definition {statement!r}")
     return match.group(1) + f"{_quote(schema)}.{_quote(table)}" + match.group(2)
+
+
+def _retarget_trigger(statement: str, live: str, schema: str, table: str) -> str:
+    """pg_get_triggerdef names the table with its schema too: point it at the shadow's."""
+    for name in (live, _quote(live)):
+        for rel in (table, _quote(table)):
+            old = f" ON {name}.{rel} "
+            if old in statement:
+                return statement.replace(old, f" ON {_quote(schema)}.{_quote(table)} ", 1)
+    raise CacheError(f"cannot read the trigger definition {statement!r}")
 
 
 def _quote(name: str) -> str:
