@@ -6,8 +6,8 @@ columns (LIKE), then every key, unique, exclusion and foreign key constraint, ev
 and every trigger under the live names, replayed from the live catalog. The existing step
 functions then build into it unchanged, through `shadow_url`: the same database URL whose
 sessions resolve unqualified names through `discogs_cache_next` first, then the live schema
-(where the extensions and `f_unaccent` stay). Consumers never look there; `publish` moves the finished
-tables into the live schema in one transaction.
+(where the extensions and `f_unaccent` stay). Consumers never look there; `publish` moves
+the finished tables into the live schema in one transaction.
 
 The schema's comment is a small JSON record (build id, server time it started, who made it,
 and once published, when), so `status` can show a build in progress and its age, and
