@@ -12,6 +12,7 @@ import re
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import psycopg
 import sqlalchemy as sa
@@ -78,9 +79,37 @@ def sqlalchemy_url(url: str) -> str:
 
 
 def conninfo(url: str) -> str:
-    """The URL in the form psycopg.connect accepts (no SQLAlchemy driver suffix)."""
+    """The URL in the form psycopg.connect accepts (no SQLAlchemy driver suffix). The query
+    is percent-encoded by hand: libpq does not read "+" as a space, SQLAlchemy writes one."""
+    parsed = make_url(check_postgres_url(url)).set(drivername="postgresql")
+    base = parsed.set(query={}).render_as_string(hide_password=False)
+    pairs = [
+        (key, item)
+        for key, value in parsed.query.items()
+        for item in (value if isinstance(value, tuple) else (value,))
+    ]
+    if not pairs:
+        return base
+    return base + "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
+
+
+def with_search_path(url: str, schemas: Collection[str], *, lock_timeout: str = "") -> str:
+    """`url` whose sessions resolve unqualified names through `schemas` first (libpq
+    `options=-csearch_path=...`, honoured by psycopg and SQLAlchemy alike): how the refresh
+    runs the unchanged step functions against its shadow schema. `lock_timeout` (e.g.
+    "600s") bounds every lock wait of those sessions."""
     parsed = make_url(check_postgres_url(url))
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    path = ",".join(schemas)
+    if not re.fullmatch(r"[a-z_][a-z0-9_$]*(,[a-z_][a-z0-9_$]*)*", path):
+        raise InputError(f"not a plain schema list: {path!r}")
+    if lock_timeout and not re.fullmatch(r"[0-9]+(ms|s|min)?", lock_timeout):
+        raise InputError(f"not a lock timeout: {lock_timeout!r}")
+    current = parsed.query.get("options")
+    before = " ".join(current) if isinstance(current, tuple) else (current or "")
+    options = f"{before} -csearch_path={path}".strip()
+    if lock_timeout:
+        options += f" -clock_timeout={lock_timeout}"
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
 def describe(url: str) -> str:

@@ -42,6 +42,11 @@ class CacheStatus:
     tables: list[TableStatus] = field(default_factory=list)
     freshness: list[Freshness] = field(default_factory=list)
     missing_indexes: list[str] = field(default_factory=list)
+    writer: str | None = None
+    """Who holds the writers' lock now (a run, a load, ...), None when no one."""
+    shadow: dict[str, Any] | None = None
+    """A refresh's shadow build: in progress (a writer holds the lock) or left by a killed
+    run (`run --resume` continues it, a fresh `run` drops it); never live until published."""
 
     @property
     def total_bytes(self) -> int:
@@ -65,7 +70,11 @@ class CacheStatus:
 
 def cache_status(url: str) -> CacheStatus:
     """Row counts, table and index sizes, revision and cache_metadata freshness."""
+    from discogs_cache.pipeline.lock import lock_holder
+    from discogs_cache.refresh import read_shadow
+
     status = CacheStatus(describe(url), migrate.current_revision(url), migrate.head_revision())
+    status.writer = lock_holder(url)
     with database_errors(url, "cannot read cache status"), connect(url) as conn:
         present = {
             r[0]
@@ -89,6 +98,16 @@ def cache_status(url: str) -> CacheStatus:
                 "GROUP BY source ORDER BY source"
             ).fetchall()
             status.freshness = [Freshness(*r) for r in rows]
+        shadow = read_shadow(conn)
+        if shadow is not None:
+            status.shadow = {
+                "schema": shadow.schema,
+                "state": "in progress" if status.writer else "left by an interrupted run",
+                "started_at": shadow.started_at.isoformat(),
+                "age_seconds": round(shadow.age_seconds, 1),
+                "releases": shadow.releases,
+                "published": shadow.published,
+            }
         if present:
             have = existing_indexes(conn)
             status.missing_indexes = [i.name for i in contract_indexes() if i.name not in have]

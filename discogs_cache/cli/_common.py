@@ -81,6 +81,21 @@ def resolve_url(option: str | None) -> str:
     return resolve_database_url(option)
 
 
+def writer_url(option: str | None, command: str) -> str:
+    """`resolve_url`, then the writers' lock on that database, held until the command ends
+    (another writer holding it: LockedError, exit 75)."""
+    from discogs_cache.pipeline.lock import pipeline_lock
+
+    url = resolve_url(option)
+    action = _ACTIONS.get(command, f"cannot {command}")
+    click.get_current_context().with_resource(pipeline_lock(url, command, action))
+    return url
+
+
+_ACTIONS = {"migrate": "cannot migrate the database", "index": "cannot build indexes",
+            "dedup": "cannot deduplicate"}  # fmt: skip
+
+
 def existing_path(**kwargs: Any) -> click.Path:
     return click.Path(exists=True, path_type=Path, **kwargs)
 

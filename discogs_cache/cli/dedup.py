@@ -12,7 +12,7 @@ from discogs_cache.cli._common import (
     database_url_option,
     existing_path,
     quiet_option,
-    resolve_url,
+    writer_url,
 )
 from discogs_cache.library.labels import LabelPreference, read_label_preferences_csv
 
@@ -54,6 +54,6 @@ def dedup(
         from discogs_cache.library.labels import read_label_preferences
 
         prefs += read_label_preferences(wxyc_db_url)
-    url = resolve_url(database_url)
+    url = writer_url(database_url, "dedup")
     summary = run_dedup(url, label_preferences=prefs, label_hierarchy=label_hierarchy)
     click.echo(progress.format_table(("dedup", "value"), summary.rows()))

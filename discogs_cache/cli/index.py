@@ -9,7 +9,7 @@ from discogs_cache.cli._common import (
     CONTEXT_SETTINGS,
     database_url_option,
     quiet_option,
-    resolve_url,
+    writer_url,
 )
 from discogs_cache.db import describe
 from discogs_cache.index import build_indexes, drop_indexes
@@ -30,7 +30,7 @@ def index(
     database_url: str | None, jobs: int | None, maintenance_work_mem: str, drop: bool
 ) -> None:
     """Build every missing index of the schema contract, then ANALYZE (safe to re-run)."""
-    url = resolve_url(database_url)
+    url = writer_url(database_url, "index")
     if drop:
         dropped = drop_indexes(url)
         click.echo(f"{describe(url)}: dropped {len(dropped)} index(es)")

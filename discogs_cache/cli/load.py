@@ -12,7 +12,7 @@ from discogs_cache.cli._common import (
     database_url_option,
     existing_path,
     quiet_option,
-    resolve_url,
+    writer_url,
 )
 from discogs_cache.db import describe
 from discogs_cache.load import LoadSummary, load
@@ -47,7 +47,7 @@ def load_command(
     csv_dir: Path, database_url: str | None, replace: bool, workers: int | None
 ) -> None:
     """Bulk-load the converter's CSVs (migrating first); then run `discogs-cache index`."""
-    url = resolve_url(database_url)
+    url = writer_url(database_url, "load")
     progress.note(f"loading {csv_dir} into {describe(url)}")
     summary = load(url, csv_dir, replace=replace, workers=workers)
     click.echo(summary_table(summary))

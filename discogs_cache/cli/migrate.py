@@ -11,6 +11,7 @@ from discogs_cache.cli._common import (
     database_url_option,
     quiet_option,
     resolve_url,
+    writer_url,
 )
 from discogs_cache.db import describe
 from discogs_cache.errors import DatabaseError
@@ -24,7 +25,7 @@ from discogs_cache.errors import DatabaseError
 @quiet_option
 def migrate(database_url: str | None, revision: str, downgrade: bool, check_only: bool) -> None:
     """Run the Alembic migration chain against the cache database."""
-    url = resolve_url(database_url)
+    url = resolve_url(database_url) if check_only else writer_url(database_url, "migrate")
     if check_only:
         diffs = migrations.check(url)
         if diffs:

@@ -13,7 +13,7 @@ from discogs_cache.cli._common import (
     library_db_option,
     mappings_option,
     quiet_option,
-    resolve_url,
+    writer_url,
 )
 from discogs_cache.db import check_postgres_url
 
@@ -52,9 +52,14 @@ def prune(
     from discogs_cache.prune import prune as run_prune
     from discogs_cache.verify import classify_cache
 
-    url = resolve_url(database_url)
+    url = writer_url(database_url, "prune")
     if copy_to_url:
+        from discogs_cache.pipeline.lock import pipeline_lock
+        from discogs_cache.prune import ensure_database
+
         check_postgres_url(copy_to_url)
+        ensure_database(copy_to_url)  # it writes there: the target's writers' lock too
+        click.get_current_context().with_resource(pipeline_lock(copy_to_url, "prune"))
     classification = classify_cache(url, read_catalog(library_db), load_mappings(mappings_path))
     counts = classification.counts()
     rows: list[tuple[str, object]]

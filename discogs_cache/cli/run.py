@@ -25,10 +25,13 @@ from discogs_cache.pipeline.options import (
 )
 
 _EPILOG = """\b
-The 9 steps: library -> convert -> schema -> load -> classify -> dedup (preferring the
-pressings the library owns) -> prune or copy-to -> vacuum -> indexes. Without a library
-there is no classify and no prune; with --csv-dir no library and no convert.
-Exit codes: 0 done, 2 bad input/usage, 3 database error, 75 another run holds the lock.
+The 11 steps: library -> convert -> schema -> shadow -> load -> classify -> dedup (preferring
+the pressings the library owns) -> prune or copy-to -> vacuum -> indexes -> publish.
+Without a library there is no classify and no prune; with --csv-dir no library and no
+convert. Everything after "shadow" is built beside the live cache (schema
+discogs_cache_next); "publish" swaps it in at once, keeping what consumers wrote.
+Exit codes: 0 done, 2 bad input/usage, 3 database error, 4 shrink refused,
+75 another writer holds the lock.
 """
 
 
@@ -91,6 +94,21 @@ Exit codes: 0 done, 2 bad input/usage, 3 database error, 75 another run holds th
     help="What convert keeps: the library's albums (default with --library-db or "
     "--wxyc-db-url) or everything by its artists.",
 )
+@click.option(
+    "--min-keep-ratio",
+    type=float,
+    default=0.9,
+    show_default=True,
+    help="Refuse to publish a cache with fewer releases than this share of the live one.",
+)
+@click.option(
+    "--allow-shrink", is_flag=True, help="Publish even below --min-keep-ratio (after a refusal)."
+)
+@click.option(
+    "--drop-api-fetched",
+    is_flag=True,
+    help="Do not carry over API-fetched releases that the new dump lacks.",
+)
 @quiet_option
 def run(
     xml: Path | None,
@@ -111,6 +129,9 @@ def run(
     artwork: bool,
     artwork_rate: int | None,
     keep_filter: str | None,
+    min_keep_ratio: float,
+    allow_shrink: bool,
+    drop_api_fetched: bool,
 ) -> None:
     """Run the whole pipeline: a Discogs dump (or its CSVs) to a pruned, indexed cache."""
     from discogs_cache.pipeline.run import run as run_pipeline
@@ -133,6 +154,9 @@ def run(
         artwork=artwork,
         artwork_rate=artwork_rate,
         filter=keep_filter,
+        min_keep_ratio=min_keep_ratio,
+        allow_shrink=allow_shrink,
+        drop_api_fetched=drop_api_fetched,
     )
     try:
         check_options(options)  # before resolving: a usage error never starts a server

@@ -39,3 +39,13 @@ def status(database_url: str | None, as_json: bool) -> None:
                    f"{f.newest:%Y-%m-%d %H:%M}")  # fmt: skip
     if s.missing_indexes:
         click.echo(f"missing indexes: {', '.join(s.missing_indexes)} (run discogs-cache index)")
+    if s.writer:
+        click.echo(f"writer: {s.writer} holds the writers' lock")
+    if s.shadow:
+        sh = s.shadow
+        age = sh["age_seconds"] / 60
+        what = f"{sh['releases']} releases so far" if sh["releases"] is not None else "empty"
+        hint = (
+            "" if s.writer else " (discogs-cache run --resume continues it; a fresh run drops it)"
+        )
+        click.echo(f"shadow build: {sh['state']}, started {age:.0f} min ago, {what}{hint}")

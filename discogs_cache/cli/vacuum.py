@@ -8,7 +8,7 @@ from discogs_cache.cli._common import (
     CONTEXT_SETTINGS,
     database_url_option,
     quiet_option,
-    resolve_url,
+    writer_url,
 )
 from discogs_cache.db import describe
 from discogs_cache.progress import human_bytes
@@ -20,7 +20,7 @@ from discogs_cache.vacuum import vacuum as run_vacuum
 @quiet_option
 def vacuum(database_url: str | None) -> None:
     """Rewrite the cache tables (VACUUM FULL ANALYZE) after dedup/prune."""
-    url = resolve_url(database_url)
+    url = writer_url(database_url, "vacuum")
     s = run_vacuum(url)
     click.echo(
         f"{describe(url)}: {human_bytes(s.bytes_before)} -> {human_bytes(s.bytes_after)}"

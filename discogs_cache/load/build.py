@@ -103,7 +103,8 @@ class Builder:
                         sql.SQL(
                             "SET work_mem = '256MB'; SET maintenance_work_mem = '512MB'; "
                             "SET max_parallel_workers_per_gather = 0; "
-                            "SET max_parallel_maintenance_workers = 0; SET search_path TO {}, {}"
+                            "SET max_parallel_maintenance_workers = 0; "
+                            "SET search_path TO {}, {}, public"
                         ).format(sql.Identifier(self.new), sql.Identifier(self.live))
                     )
                 yield conn

@@ -70,7 +70,7 @@ def swap_in(
                 _restore(conn, ddl[table])
         return "swap"
     except psycopg.errors.DependentObjectsStillExist:
-        _copy_in_place(conn, live, new, tables)
+        copy_in_place(conn, live, new, tables)
         return "insert"
 
 
@@ -85,7 +85,7 @@ def _restore(conn: psycopg.Connection, d: TableDDL) -> None:
     restore_table_extras(conn, d)
 
 
-def _copy_in_place(conn: psycopg.Connection, live: str, new: str, tables: tuple[str, ...]) -> None:
+def copy_in_place(conn: psycopg.Connection, live: str, new: str, tables: tuple[str, ...]) -> None:
     """The slow path: empty the live tables and insert the new rows, parents first."""
     conn.execute(
         sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(live, t) for t in tables))

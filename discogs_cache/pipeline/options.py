@@ -44,6 +44,11 @@ class RunOptions:
     filter: str | None = None
     """What convert keeps: "albums" (the default with a catalogue: KEEP/REVIEW only) or
     "artists" (everything by the library's artists, e.g. a full source for copy-to)."""
+    min_keep_ratio: float = 0.9
+    """The publish refuses a new cache with fewer releases than this share of the live one."""
+    allow_shrink: bool = False
+    drop_api_fetched: bool = False
+    """Do not carry over api_fetch releases the new build lacks."""
 
     @property
     def mode(self) -> str:
@@ -128,6 +133,8 @@ def check_options(o: RunOptions) -> None:
             raise UsageError("--filter chooses what convert keeps: it needs --xml")
         if o.filter == "albums" and not o.has_library:
             raise UsageError("--filter albums classifies against the catalog: needs --library-db")
+    if not 0.0 <= o.min_keep_ratio <= 1.0:
+        raise UsageError("--min-keep-ratio must be between 0 and 1")
     if o.workers is not None and o.workers < 1:
         raise UsageError("--workers must be at least 1")
     if o.artwork_rate is not None and not o.artwork:

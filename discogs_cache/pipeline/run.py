@@ -4,7 +4,9 @@ Order (the one that never loses an owned album):
 
 1. library — the artist list (and library.db exported from MySQL with --wxyc-db-url);
 2. convert — the dump to CSVs, keeping releases whose main artist is on the list;
-3. schema — Alembic to head;   4. load — COPY, replacing the cache atomically (swap-in);
+3. schema — Alembic to head (the live cache), then a fresh shadow schema beside it
+   (`refresh.shadow`): every step below builds there, readers see none of it;
+4. load — COPY into the shadow tables (swap-in);
 5. classify — KEEP/REVIEW/PRUNE against the library's (artist, title) pairs. It comes
    BEFORE dedup so that dedup can prefer, within a master, the pressing the library owns
    (KEEP+REVIEW ids are passed as preferred): deduplicating first could keep a pressing
@@ -16,10 +18,16 @@ Order (the one that never loses an owned album):
 8. vacuum (FULL: compacts what dedup and prune deleted; not needed when the last swap
    copied the keepers into fresh tables), then indexes — built once over the releases
    that are left, cheaper than before the deletes and not rewritten by the vacuum — and
-   a final size report.
+   a final size report;
+9. publish — one short transaction makes the shadow build live, carrying over what
+   consumers wrote and refusing a sharp shrink (`refresh.publish`); the empty shadow
+   schema is dropped after the state file records it.
 
 Each step is atomic or idempotent and the state file is rewritten after each one, so a
-kill at any moment followed by `--resume` ends in the same database as a clean run.
+kill at any moment followed by `--resume` ends in the same database as a clean run. Until
+the publish commits, a kill leaves the live cache exactly as it was. A resumed run keeps a
+shadow only if it is the one its state file recorded (build id); a new shadow voids every
+step recorded after it.
 """
 
 from __future__ import annotations
@@ -31,8 +39,9 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from discogs_cache import progress
+from discogs_cache import faults, progress
 from discogs_cache.db import describe
+from discogs_cache.errors import CacheError
 from discogs_cache.pipeline.infer import (
     drop_invalid_indexes,
     drop_stale_load_schemas,
@@ -42,6 +51,7 @@ from discogs_cache.pipeline.lock import pipeline_lock
 from discogs_cache.pipeline.options import RunOptions, check_options
 from discogs_cache.pipeline.state import RunState, check_resumable, load_state, save_state
 from discogs_cache.pipeline.steps import (
+    SHADOW_STEPS,
     STEPS,
     Context,
     dedup_deferred,
@@ -50,8 +60,11 @@ from discogs_cache.pipeline.steps import (
     load_classification,
     load_ids,
     plan,
+    run_identity,
 )
 from discogs_cache.pipeline.summary import RunSummary, StepReport
+from discogs_cache.refresh import drop_shadow, shadow_info
+from discogs_cache.refresh.shadow import shadow_url_of
 
 
 def work_dir_for(state_file: Path) -> Path:
@@ -85,7 +98,16 @@ def _initial_state(options: RunOptions, ctx: Context) -> RunState:
         progress.note(f"resuming from {path}: done {', '.join(state.steps) or 'nothing'}")
         return state
     state = RunState(identity=identity)
-    inferred = infer_completed(ctx.url, options)
+    shadow = shadow_info(ctx.live_url)
+    if shadow is not None and shadow.identity != run_identity(options):
+        progress.note("the shadow build in the database is another run's: not resumed")
+        shadow = None
+    if shadow is None or shadow.published:  # nothing built beside the live cache to go on
+        inferred = {k: v for k, v in infer_completed(ctx.live_url, options).items()
+                    if k == "schema"}  # fmt: skip
+    else:
+        inferred = {"shadow": {"build_id": shadow.build_id}}
+        inferred.update(infer_completed(ctx.url, options))
     for step, outputs in inferred.items():
         state.complete(step, outputs=outputs, inferred=True)
     if "load" in inferred and options.mode == "xml":
@@ -100,6 +122,12 @@ def _initial_state(options: RunOptions, ctx: Context) -> RunState:
 def _skippable(step: str, state: RunState, ctx: Context) -> bool:
     if not state.done(step):
         return False
+    if step == "shadow":
+        if state.done("publish"):  # the whole refresh is done and published
+            return True
+        shadow = shadow_info(ctx.live_url)
+        recorded = state.steps[step].outputs.get("build_id")
+        return shadow is not None and bool(recorded) and shadow.build_id == recorded
     if step == "library" and not state.done("load"):
         return library_step_done(ctx)
     if step == "classify":
@@ -134,7 +162,13 @@ def run(options: RunOptions) -> RunSummary:
             ensure_database(options.target_db_url)
             stack.enter_context(pipeline_lock(options.target_db_url))
         csv_dir = stack.enter_context(_csv_dir(options, work_dir))
-        ctx = Context(options=options, url=options.database_url, work_dir=work_dir, csv_dir=csv_dir)
+        ctx = Context(
+            options=options,
+            url=shadow_url_of(options.database_url),
+            work_dir=work_dir,
+            csv_dir=csv_dir,
+            live_url=options.database_url,
+        )
         state = _initial_state(options, ctx)
         steps = plan(options)
         _check_connections(options, steps, state)
@@ -149,23 +183,46 @@ def run(options: RunOptions) -> RunSummary:
                 ctx.outputs[step] = record.outputs
                 continue
             progress.note(f"[{number}/{len(steps)}] {step}: starting")
+            if step == "shadow":  # a new shadow: nothing built in an earlier one counts
+                for later in SHADOW_STEPS:
+                    state.steps.pop(later, None)
+            elif step in SHADOW_STEPS:
+                _require_shadow(ctx, state)
             if step == "indexes":
                 drop_invalid_indexes(ctx.url)
             if step == "load" and options.resume:
                 for schema in drop_stale_load_schemas(ctx.url):
                     progress.note(f"dropped {schema}, left by an interrupted load")
             begun = time.perf_counter()
+            faults.point(f"refresh.before_{step}")
             outcome = STEPS[step](ctx)
+            faults.point(f"refresh.after_{step}")  # done, but the state file does not say so
             seconds = time.perf_counter() - begun
             ctx.outputs[step] = outcome.outputs
             state.complete(step, inputs=outcome.inputs, outputs=outcome.outputs, seconds=seconds)
             save_state(Path(options.state_file), state)
             progress.note(f"[{number}/{len(steps)}] {step}: done in {seconds:.2f} s")
             summary.steps.append(StepReport(step, "ran", seconds, outcome.outputs))
+        if "publish" in state.steps:  # recorded: the emptied shadows can go
+            faults.point("refresh.before_cleanup")
+            for url in filter(None, (options.target_db_url, ctx.live_url)):
+                drop_shadow(url)
         summary.releases, summary.size_bytes = final_status(ctx)
     _fill_totals(summary, state)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _require_shadow(ctx: Context, state: RunState) -> None:
+    """Refuse to run a build step without its shadow: with the schema gone, the shadow URL
+    would resolve (and write) every table name in the live schema."""
+    shadow = shadow_info(ctx.live_url)
+    recorded = state.steps["shadow"].outputs.get("build_id") if "shadow" in state.steps else None
+    if shadow is None or shadow.build_id != recorded:
+        raise CacheError(
+            f"the shadow build in {describe(ctx.live_url)} is gone or was replaced by another "
+            "run; start a fresh run (without --resume)"
+        )
 
 
 def _check_connections(options: RunOptions, steps: list[str], state: RunState) -> None:
@@ -191,3 +248,6 @@ def _fill_totals(summary: RunSummary, state: RunState) -> None:
             summary.classification = dict(out["classification"])
         elif name == "dedup" and "removed" in out:
             summary.dedup_removed = int(out["removed"])
+        elif name == "publish" and "carried" in out:
+            summary.carried = dict(out["carried"])
+            summary.lock_seconds = float(out.get("lock_seconds", 0.0))

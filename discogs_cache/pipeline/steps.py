@@ -9,12 +9,12 @@ ends in the same database.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from psycopg import sql
 
 from discogs_cache import progress
 from discogs_cache.pipeline.options import RunOptions
@@ -41,6 +41,7 @@ class Context:
 
     options: RunOptions
     url: str
+    """Where the build steps work: the shadow schema of the live database (`refresh`)."""
     work_dir: Path
     csv_dir: Path
     classification: Classification | None = None
@@ -51,6 +52,8 @@ class Context:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Outputs of the steps done so far, in this run or a resumed one."""
     notes: list[str] = field(default_factory=list)
+    live_url: str = ""
+    """The live cache (the schema step migrates it; the publish replaces its tables)."""
 
     @property
     def library_db(self) -> Path | None:
@@ -155,11 +158,26 @@ def schema_step(ctx: Context) -> Outcome:
     """Step 3: the Alembic chain (a no-op when the database is at head)."""
     from discogs_cache.migrate import ensure_schema
 
-    return Outcome(outputs={"revision": ensure_schema(ctx.url)})
+    return Outcome(outputs={"revision": ensure_schema(ctx.live_url)})
+
+
+def shadow_step(ctx: Context) -> Outcome:
+    """Step 3b: a fresh, empty shadow schema shaped like the live tables (any leftover of
+    an earlier run dropped); every later step builds there, readers see none of it."""
+    from discogs_cache.refresh import create_shadow, shadow_info
+
+    leftover = shadow_info(ctx.live_url)
+    if leftover is not None:
+        progress.note(
+            f"dropping the shadow build left by an earlier run ({leftover.age_seconds / 60:.0f}"
+            " min old); `run --resume` would have continued it"
+        )
+    info = create_shadow(ctx.live_url, identity=run_identity(ctx.options))
+    return Outcome(outputs={"build_id": info.build_id, "started_at": info.started_at.isoformat()})
 
 
 def load_step(ctx: Context) -> Outcome:
-    """Step 4: COPY the CSVs, replacing whatever the cache held (one transaction)."""
+    """Step 4: COPY the CSVs into the shadow's tables (replacing what they held, at once)."""
     from discogs_cache.load import load
 
     inputs = fingerprint(ctx.csv_dir)
@@ -291,42 +309,49 @@ def prune_step(ctx: Context) -> Outcome:
 
 
 def copy_step(ctx: Context) -> Outcome:
-    """Step 7b': copy KEEP+REVIEW into the target database, leaving the source intact.
-
-    copy_to refuses a target that holds releases; the run owns its target, so a leftover
-    from an earlier or killed run is emptied first (the copy then recreates it whole).
-    """
-    from discogs_cache.prune import copy_to
+    """Step 7b': copy KEEP+REVIEW into the target database's shadow schema, published with
+    the source's build at the end: the target's readers never see a half-copied cache."""
+    from discogs_cache.migrate import ensure_schema
+    from discogs_cache.prune import copy_to, ensure_database
+    from discogs_cache.refresh import create_shadow
+    from discogs_cache.refresh.shadow import shadow_url_of
 
     target = ctx.options.target_db_url
     assert ctx.classification is not None and target is not None
-    emptied = empty_target(target)
-    result = copy_to(ctx.url, target, ctx.classification)
-    return Outcome(outputs={"copied": dict(result.rows), "emptied_first": emptied})
+    ensure_database(target)
+    ensure_schema(target)
+    info = create_shadow(target)
+    result = copy_to(ctx.url, shadow_url_of(target), ctx.classification)
+    return Outcome(outputs={"copied": dict(result.rows), "target_build_id": info.build_id})
 
 
-def empty_target(url: str) -> int:
-    """TRUNCATE the cache tables of `url` when it already has them; the releases it held."""
-    from discogs_cache.db import connect, database_errors
-    from discogs_cache.schema import ALL_TABLES
+def run_identity(options: RunOptions) -> str:
+    """A short hash of what the run builds from (mode, inputs, databases, options)."""
+    text = json.dumps(options.identity(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    tables = list(ALL_TABLES)
-    with database_errors(url, "cannot empty the target"), connect(url) as conn:
-        row = conn.execute("SELECT to_regclass('release') IS NOT NULL").fetchone()
-        if not row or not row[0]:
-            return 0
-        count = conn.execute("SELECT count(*) FROM release").fetchone()
-        held = int(count[0]) if count else 0
-        present = [
-            t for t in tables
-            if (r := conn.execute("SELECT to_regclass(%s)", (t,)).fetchone()) and r[0]
-        ]  # fmt: skip
-        if held or present:
-            conn.execute(
-                sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(map(sql.Identifier, present)))
-            )
-        conn.commit()
-    return held
+
+def publish_step(ctx: Context) -> Outcome:
+    """Step 9: make the build live in one short transaction per database (the copy-to
+    target first: it is what consumers read), carrying over what consumers wrote."""
+    from discogs_cache.refresh import publish
+
+    o = ctx.options
+    args: dict[str, Any] = {
+        "min_keep_ratio": o.min_keep_ratio,
+        "allow_shrink": o.allow_shrink,
+        "drop_api_fetched": o.drop_api_fetched,
+    }
+    outputs: dict[str, Any] = {}
+    if o.target_db_url:
+        outputs = publish(o.target_db_url, **args).outputs()
+        progress.note(f"publish: target live ({outputs['carried']})")
+    source = publish(ctx.live_url, **args).outputs()
+    if o.target_db_url:
+        outputs["source"] = source
+    else:
+        outputs = source
+    return Outcome(outputs=outputs)
 
 
 def indexes_step(ctx: Context) -> Outcome:
@@ -360,7 +385,7 @@ def final_status(ctx: Context) -> tuple[int, int]:
     """(releases, bytes incl. indexes) of the finished cache: the target in copy-to mode."""
     from discogs_cache.status import cache_status
 
-    status = cache_status(ctx.options.target_db_url or ctx.url)
+    status = cache_status(ctx.options.target_db_url or ctx.live_url)
     releases = next((t.rows for t in status.tables if t.name == "release"), 0)
     return releases, status.total_bytes
 
@@ -369,6 +394,7 @@ STEPS: dict[str, Callable[[Context], Outcome]] = {
     "library": library_step,
     "convert": convert_step,
     "schema": schema_step,
+    "shadow": shadow_step,
     "load": load_step,
     "classify": classify_step,
     "dedup": dedup_step,
@@ -376,16 +402,20 @@ STEPS: dict[str, Callable[[Context], Outcome]] = {
     "copy": copy_step,
     "indexes": indexes_step,
     "vacuum": vacuum_step,
+    "publish": publish_step,
 }
+
+SHADOW_STEPS = ("load", "classify", "dedup", "prune", "copy", "vacuum", "indexes", "publish")
+"""The steps that work on (or publish) the shadow build: void once it is made anew."""
 
 
 def plan(options: RunOptions) -> list[str]:
     """The steps of a run, in the order that never loses an owned album (see run.py)."""
     steps = ["library", "convert"] if options.mode == "xml" else []
-    steps += ["schema", "load"]
+    steps += ["schema", "shadow", "load"]
     if options.has_library:
         steps.append("classify")
     steps.append("dedup")
     if options.has_library:
         steps.append("copy" if options.target_db_url else "prune")
-    return [*steps, "vacuum", "indexes"]
+    return [*steps, "vacuum", "indexes", "publish"]

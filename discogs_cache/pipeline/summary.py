@@ -45,6 +45,10 @@ class RunSummary:
     size_bytes: int | None = None
     classification: dict[str, int] = field(default_factory=dict)
     dedup_removed: int | None = None
+    carried: dict[str, int] = field(default_factory=dict)
+    """What the publish carried over from the live cache (see `refresh.carry`)."""
+    lock_seconds: float | None = None
+    """How long the publish held its exclusive locks."""
 
     def format(self) -> str:
         rows = [(s.name, s.status, f"{s.seconds:.2f}", s.describe()) for s in self.steps]
@@ -59,6 +63,10 @@ class RunSummary:
             tail += "; " + ", ".join(f"{k} {v}" for k, v in self.classification.items())
         if self.dedup_removed is not None:
             tail += f"; dedup removed {self.dedup_removed}"
+        if self.carried:
+            tail += "; carried over: " + ", ".join(f"{k} {v}" for k, v in self.carried.items())
+        if self.lock_seconds is not None:
+            tail += f"; publish locked {self.lock_seconds:.3f} s"
         lines.append(tail)
         return "\n".join(lines)
 
@@ -72,6 +80,8 @@ class RunSummary:
             "size_bytes": self.size_bytes,
             "classification": self.classification,
             "dedup_removed": self.dedup_removed,
+            "carried": self.carried,
+            "lock_seconds": self.lock_seconds,
             "steps": [
                 {
                     "name": s.name,

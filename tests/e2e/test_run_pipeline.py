@@ -85,7 +85,8 @@ def test_xml_mode_builds_a_deduplicated_pruned_indexed_cache(
     assert isinstance(summary, dict)
     names = [s["name"] for s in summary["steps"]]
     assert names == [
-        "library", "convert", "schema", "load", "classify", "dedup", "prune", "vacuum", "indexes",
+        "library", "convert", "schema", "shadow", "load", "classify", "dedup", "prune",
+        "vacuum", "indexes", "publish",
     ]  # fmt: skip
     assert {s["status"] for s in summary["steps"]} == {"ran"}
     counts = summary["classification"]
@@ -125,8 +126,16 @@ def test_csv_dir_mode_without_library_only_dedups(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "sum.json").read_text())
-    assert [s["name"] for s in summary["steps"]] == ["schema", "load", "dedup", "vacuum", "indexes"]
-    loaded = summary["steps"][1]["details"]["rows"]["release"]
+    assert [s["name"] for s in summary["steps"]] == [
+        "schema",
+        "shadow",
+        "load",
+        "dedup",
+        "vacuum",
+        "indexes",
+        "publish",
+    ]
+    loaded = summary["steps"][2]["details"]["rows"]["release"]
     with (csv_dir / "release.csv").open(encoding="utf-8", newline="") as handle:
         loadable = {row["id"] for row in csv.DictReader(handle) if row["title"]}
     assert loaded == len(loadable)
@@ -167,10 +176,10 @@ def test_copy_to_mode_fills_the_target_and_leaves_the_source(
     result = h.run(tmp_path, *args)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "sum.json").read_text())
-    assert [s["name"] for s in summary["steps"]][4] == "copy"
+    assert [s["name"] for s in summary["steps"]][5] == "copy"
     in_source = h.scalar(source, "SELECT count(*) FROM release")
     in_target = h.scalar(target, "SELECT count(*) FROM release")
-    loaded = summary["steps"][1]["details"]["rows"]["release"]
+    loaded = summary["steps"][2]["details"]["rows"]["release"]
     assert in_source == loaded - summary["dedup_removed"], "the source is only deduplicated"
     assert isinstance(in_target, int) and 0 < in_target < int(str(in_source))
     assert summary["releases"] == in_target
@@ -214,7 +223,7 @@ def test_kill_inside_a_step_then_resume_ends_in_the_clean_database(
     assert (code, hits) == (-signal.SIGKILL, [point]), "killed at the named point"
     step = point.split(".")[0]
     done = _state_steps(tmp_path / "state.json")
-    plan = ["library", "convert", "schema", "load", "classify", "dedup", "prune"]
+    plan = ["library", "convert", "schema", "shadow", "load", "classify", "dedup", "prune"]
     assert done == plan[: plan.index(step) if step in plan else len(plan)] + (
         ["vacuum"] if step == "indexes" else []
     ), "the state file records every step before the killed one, and not that one"
@@ -240,7 +249,7 @@ def test_kill_inside_vacuum_then_resume_ends_in_the_clean_database(
     args = (*base, tmp_path / "state.json", "--database-url", killed)
     code, hits = h.kill_at(tmp_path, "vacuum.after_table", *args)
     assert (code, hits) == (-signal.SIGKILL, ["vacuum.after_table"])
-    assert _state_steps(tmp_path / "state.json") == ["schema", "load", "dedup"]
+    assert _state_steps(tmp_path / "state.json") == ["schema", "shadow", "load", "dedup"]
     result = h.run(tmp_path, *args, "--resume")
     assert result.returncode == 0, result.stderr[-3000:]
     assert h.table_checksums(killed) == h.table_checksums(clean)
@@ -302,7 +311,7 @@ def test_a_second_concurrent_run_is_refused_at_once(
             "--state-file", tmp_path / "b.json", timeout=60,
         )  # fmt: skip
         assert second.returncode == 75, second.stderr
-        assert "another discogs-cache run is using" in second.stderr
+        assert "another discogs-cache writer is using" in second.stderr
         assert "Traceback" not in second.stderr
         assert not (tmp_path / "b.json").exists(), "the refused run must not write state"
     finally:

@@ -26,7 +26,7 @@ def test_second_lock_on_same_database_fails_at_once(pg_url: str) -> None:
         assert is_locked(pg_url)
         start = time.monotonic()
         with (
-            pytest.raises(LockedError, match=r"another discogs-cache run is using .*holds"),
+            pytest.raises(LockedError, match=r"another discogs-cache writer is using .*holds"),
             pipeline_lock(pg_url),
         ):
             pass

@@ -95,7 +95,7 @@ def test_run_csv_dir_in_process(pg_url: str, demo_csvs: dict[str, Path], tmp_pat
     state = load_state(state_file)
     assert state is not None
     assert list(state.steps) == [
-        "schema", "load", "classify", "dedup", "prune", "vacuum", "indexes",
+        "schema", "shadow", "load", "classify", "dedup", "prune", "vacuum", "indexes", "publish",
     ]  # fmt: skip
     assert "KEEP" in summary.format() and summary.to_json()["releases"] == releases
 
@@ -153,10 +153,13 @@ def test_resume_between_dedup_and_prune_ends_in_the_clean_database(
     state = load_state(tmp_path / "state.json")
     assert state is not None and dedup_deferred(state.steps["dedup"].outputs)
     duplicated = (
-        "SELECT count(*) FROM (SELECT master_id FROM release WHERE master_id IS NOT NULL"
+        "SELECT count(*) FROM (SELECT master_id FROM {}release WHERE master_id IS NOT NULL"
         " GROUP BY master_id HAVING count(*) > 1) d"
     )
-    assert _count(url, duplicated) > 0, "dedup ranked but left the removal to prune"
+    shadow = duplicated.format("discogs_cache_next.")
+    assert _count(url, shadow) > 0, "dedup ranked but left the removal to prune"
+    assert _count(url, "SELECT count(*) FROM release") == 0, "the live cache is untouched"
+    duplicated = duplicated.format("")
     resumed = run(dataclasses.replace(options(url, "state.json"), resume=True))
     statuses = {s.name: s.status for s in resumed.steps}
     assert (statuses["dedup"], statuses["prune"]) == ("skipped", "ran")
@@ -213,8 +216,9 @@ def test_unreadable_library_db_fails_in_classify_with_the_load_kept(
     with pytest.raises(InputError, match=r"library\.db"):
         run(options)
     state = load_state(state_file)
-    assert state is not None and list(state.steps) == ["schema", "load"]
-    assert _count(pg_url, "SELECT count(*) FROM release") > 0
+    assert state is not None and list(state.steps) == ["schema", "shadow", "load"]
+    assert _count(pg_url, "SELECT count(*) FROM discogs_cache_next.release") > 0
+    assert _count(pg_url, "SELECT count(*) FROM release") == 0  # live: untouched
 
 
 def test_classify_cache_takes_entries_or_their_index(

@@ -84,16 +84,17 @@ def test_resume_with_xml_is_fine_when_csvs_are_kept(files: dict[str, Path], tmp_
 def test_plan_orders_classify_before_dedup_and_prune_after(files: dict[str, Path]) -> None:
     xml = RunOptions(database_url=PG, xml=files["xml"], library_db=files["lib"])
     assert plan(xml) == [
-        "library", "convert", "schema", "load", "classify", "dedup", "prune", "vacuum", "indexes",
+        "library", "convert", "schema", "shadow", "load", "classify", "dedup", "prune",
+        "vacuum", "indexes", "publish",
     ]  # fmt: skip
     copy = RunOptions(
         database_url=PG, csv_dir=files["csv"], library_db=files["lib"], target_db_url=PG + "2"
     )
     assert plan(copy) == [
-        "schema", "load", "classify", "dedup", "copy", "vacuum", "indexes",
+        "schema", "shadow", "load", "classify", "dedup", "copy", "vacuum", "indexes", "publish",
     ]  # fmt: skip
     bare = RunOptions(database_url=PG, csv_dir=files["csv"])
-    assert plan(bare) == ["schema", "load", "dedup", "vacuum", "indexes"]
+    assert plan(bare) == ["schema", "shadow", "load", "dedup", "vacuum", "indexes", "publish"]
 
 
 def test_identity_names_databases_without_passwords(files: dict[str, Path]) -> None:
