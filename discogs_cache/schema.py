@@ -47,8 +47,11 @@ CACHE_TABLES = (
     "release_track",
     "release_track_artist",
     "cache_metadata",
+    "release_key",
+    "track_key",
 )
-"""Every release table of the cache, parents first (children cascade from `release`)."""
+"""Every release table of the cache, parents first (children cascade from `release`);
+the last two are derived (`lookup_tables`), so prune's swap trims them like the others."""
 
 
 def trigram_index(name: str, column: Any) -> Index:
@@ -174,30 +177,96 @@ class ArtistAlias(Base):
     alias_name: Mapped[str] = mapped_column(String(NAME_MAX), primary_key=True)
 
 
-ALL_TABLES = (*CACHE_TABLES, "artist_alias")
-"""Every table of the contract: the release tables plus the artist aliases."""
+class ReleaseKey(Base):
+    """Derived: one row per main credit, (artist key, title key) -> release (exact lookups).
+
+    Keys are `lookup_artist_key` / `lookup_title_key` (SQL twins of `normalize.artist_key`
+    and `normalize_title`); `artist_folded` is lower(f_unaccent(artist_name)), the form the
+    contract's trigram predicate compares. Kept by triggers (migration 0004), built by the
+    load; never write it directly.
+    """
+
+    __tablename__ = "release_key"
+
+    release_id: Mapped[int] = mapped_column(Integer, _release_fk(), primary_key=True)
+    artist_name: Mapped[str] = mapped_column(String(NAME_MAX), primary_key=True)
+    artist_folded: Mapped[str] = mapped_column(Text, nullable=False)
+    artist_key: Mapped[str] = mapped_column(Text, nullable=False)
+    title_key: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (
+        Index("ix_release_key_keys", "artist_key", "title_key"),
+        Index("ix_release_key_artist_folded", "artist_folded"),
+    )
+
+
+class TrackKey(Base):
+    """Derived: (artist key, track title key) -> (release, sequence), one row per artist of
+    the track (its release's main artists and its own track artists)."""
+
+    __tablename__ = "track_key"
+
+    release_id: Mapped[int] = mapped_column(Integer, _release_fk(), primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    artist_name: Mapped[str] = mapped_column(String(NAME_MAX), primary_key=True)
+    artist_key: Mapped[str] = mapped_column(Text, nullable=False)
+    title_key: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (Index("ix_track_key_keys", "artist_key", "title_key"),)
+
+
+class LookupArtistName(Base):
+    """Derived: each distinct `release_key.artist_folded` once, `refs` = its row count, with
+    its own trigram index: the fuzzy artist search scans these instead of every credit."""
+
+    __tablename__ = "lookup_artist_name"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    refs: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __table_args__ = (
+        Index(
+            "ix_lookup_artist_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
+        Index("ix_lookup_artist_name_prefix", "name", postgresql_ops={"name": "text_pattern_ops"}),
+    )
+
+
+DERIVED_TABLES = ("release_key", "track_key", "lookup_artist_name")
+"""Tables computed from the others (`lookup_tables`): the load builds them last."""
+
+ALL_TABLES = (*CACHE_TABLES, "artist_alias", "lookup_artist_name")
+"""Every table of the contract: the release tables, the artist aliases, the derived names."""
 
 TRIGRAM_INDEXES = (
     trigram_index("ix_release_title_trgm", Release.title),
     trigram_index("ix_release_artist_artist_name_trgm", ReleaseArtist.artist_name),
     trigram_index("ix_release_track_title_trgm", ReleaseTrack.title),
     trigram_index("ix_release_track_artist_artist_name_trgm", ReleaseTrackArtist.artist_name),
+    trigram_index("ix_artist_alias_alias_name_trgm", ArtistAlias.alias_name),
 )
-"""The four fuzzy-search indexes; `index` builds them after a bulk load."""
+"""The contract's fuzzy-search indexes; `index` builds them after a bulk load."""
 
 metadata = Base.metadata
 __all__ = [
     "ALL_TABLES",
     "CACHE_TABLES",
+    "DERIVED_TABLES",
     "NAME_MAX",
     "TRIGRAM_INDEXES",
     "ArtistAlias",
     "Base",
     "CacheMetadata",
+    "LookupArtistName",
     "Release",
     "ReleaseArtist",
     "ReleaseLabel",
     "ReleaseTrack",
+    "ReleaseKey",
     "ReleaseTrackArtist",
+    "TrackKey",
     "metadata",
 ]

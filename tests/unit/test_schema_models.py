@@ -32,7 +32,7 @@ def test_names_in_unique_keys_are_bounded_for_btree() -> None:
         assert length * 4 < 2704  # worst-case UTF-8 bytes stay under the btree entry limit
 
 
-def test_four_trigram_indexes() -> None:
-    assert len(schema.TRIGRAM_INDEXES) == 4
+def test_five_trigram_indexes() -> None:
+    assert len(schema.TRIGRAM_INDEXES) == 5
     for index in schema.TRIGRAM_INDEXES:
         assert index.dialect_options["postgresql"]["using"] == "gin"
