@@ -19,8 +19,9 @@ statement-level AFTER triggers on release, release_artist, release_track and
 release_track_artist recompute the derived rows of the releases a statement touched, and
 triggers on release_key keep `lookup_artist_name`'s counts. The trigger functions address
 tables through TG_TABLE_SCHEMA, so they work in any schema (the refresh's shadow build).
-Bulk steps (load, prune) skip them: the load builds the tables set-based, prune removes
-whole releases (their derived rows go with them) and sets `discogs_cache.bulk_lookup`.
+Bulk steps skip them (`SET LOCAL discogs_cache.bulk_lookup = on`) and rebuild set-based:
+the load builds the tables beside the live ones, prune removes whole releases (their
+derived rows go with them) and recounts the names, copy-to rebuilds in the target.
 """
 
 from collections.abc import Sequence
@@ -144,6 +145,13 @@ END $$
 NAME_COUNTS = r"""
 CREATE OR REPLACE FUNCTION public.lookup_name_counts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF current_setting('discogs_cache.bulk_lookup', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'TRUNCATE' THEN
+        EXECUTE format('TRUNCATE %I.lookup_artist_name', TG_TABLE_SCHEMA);
+        RETURN NULL;
+    END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') THEN
         EXECUTE format(
             'UPDATE %1$I.lookup_artist_name l SET refs = l.refs - gone.n FROM ('
@@ -255,9 +263,14 @@ def upgrade() -> None:
             op.execute(ddl)
     for ddl in _triggers("release_key", "lookup_name_counts", "lookup_names"):
         op.execute(ddl)
+    op.execute(
+        "CREATE TRIGGER lookup_names_truncate AFTER TRUNCATE ON release_key "
+        "FOR EACH STATEMENT EXECUTE FUNCTION public.lookup_name_counts()"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER IF EXISTS lookup_names_truncate ON release_key")
     for table in (*SOURCES, "release_key"):
         for op_name in ("insert", "update", "delete"):
             prefix = "lookup_names" if table == "release_key" else "lookup_sync"
