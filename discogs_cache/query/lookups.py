@@ -7,13 +7,16 @@ from typing import Any
 import sqlalchemy as sa
 from rapidfuzz import fuzz
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from discogs_cache.errors import InputError
 from discogs_cache.normalize import normalize_title
 from discogs_cache.query._sql import (
+    DEFAULT_TIMEOUT,
     Bind,
     check_limit,
     clean,
+    credited,
     main_artists,
     matches,
     names,
@@ -27,16 +30,19 @@ from discogs_cache.query.results import (
     TrackMatch,
     TrackValidation,
 )
-from discogs_cache.schema import Release, ReleaseArtist, ReleaseTrack, ReleaseTrackArtist
+from discogs_cache.schema import Release, ReleaseTrack, ReleaseTrackArtist
 
 DEFAULT_LIMIT = 20
 VALIDATE_MIN_SCORE = 0.85
 """Normalized-title similarity (0..1) from which validate_track says a track is on a release."""
 
 
-def get_release(bind: Bind, release_id: int) -> ReleaseDetail | None:
-    """The release with main artists, tracks and track artists; None if it is not cached."""
-    with session(bind) as conn:
+def get_release(
+    bind: Bind, release_id: int, *, timeout: float | None = DEFAULT_TIMEOUT
+) -> ReleaseDetail | None:
+    """The release with main artists, tracks and track artists, in one round trip; None
+    if it is not cached."""
+    with session(bind, timeout=timeout) as conn:
         row = conn.execute(
             select(
                 Release.id,
@@ -46,11 +52,11 @@ def get_release(bind: Bind, release_id: int) -> ReleaseDetail | None:
                 Release.artwork_url,
                 Release.master_id,
                 main_artists(Release.id).label("artists"),
+                _tracklist(Release.id).label("tracks"),
             ).where(Release.id == release_id)
         ).one_or_none()
-        if row is None:
-            return None
-        tracks = _tracks(conn, release_id)
+    if row is None:
+        return None
     return ReleaseDetail(
         id=row.id,
         title=row.title,
@@ -59,23 +65,42 @@ def get_release(bind: Bind, release_id: int) -> ReleaseDetail | None:
         country=row.country,
         artwork_url=row.artwork_url,
         master_id=row.master_id,
-        tracks=tracks,
+        tracks=tuple(Track(t[0], t[1], t[2], t[3], tuple(t[4] or ())) for t in row.tracks or ()),
     )
 
 
-def _tracks(conn: sa.Connection, release_id: int) -> tuple[Track, ...]:
-    artists = names(
+def _track_artists() -> Any:
+    return names(
         ReleaseTrackArtist.artist_name,
         ReleaseTrackArtist.release_id == ReleaseTrack.release_id,
         ReleaseTrackArtist.track_sequence == ReleaseTrack.sequence,
     )
+
+
+def _tracklist(release_id: Any) -> Any:
+    """JSON array of [sequence, position, title, duration, [track artists]] by sequence."""
+    row = func.json_build_array(
+        ReleaseTrack.sequence,
+        ReleaseTrack.position,
+        ReleaseTrack.title,
+        ReleaseTrack.duration,
+        _track_artists(),
+    )
+    return (
+        select(func.json_agg(aggregate_order_by(row, ReleaseTrack.sequence)))
+        .where(ReleaseTrack.release_id == release_id)
+        .scalar_subquery()
+    )
+
+
+def _tracks(conn: sa.Connection, release_id: int) -> tuple[Track, ...]:
     rows = conn.execute(
         select(
             ReleaseTrack.sequence,
             ReleaseTrack.position,
             ReleaseTrack.title,
             ReleaseTrack.duration,
-            artists.label("artists"),
+            _track_artists().label("artists"),
         )
         .where(ReleaseTrack.release_id == release_id)
         .order_by(ReleaseTrack.sequence)
@@ -85,28 +110,15 @@ def _tracks(conn: sa.Connection, release_id: int) -> tuple[Track, ...]:
     )
 
 
-def _main_artist_matches(name: str) -> Any:
-    """(release_id, best score) of releases whose main artist matches :artist (trigram)."""
-    return (
-        select(
-            ReleaseArtist.release_id,
-            func.max(similarity(ReleaseArtist.artist_name, "artist")).label("score"),
-        )
-        .where(ReleaseArtist.extra == 0, matches(ReleaseArtist.artist_name, "artist"))
-        .group_by(ReleaseArtist.release_id)
-        .subquery(name)
-    )
-
-
 def _release_search(artist: str | None, title: str | None) -> tuple[sa.Select[Any], Any]:
     """SELECT of matching releases and its score expression (caller adds order/limit)."""
     score_terms: list[Any] = []
     source: Any = Release.__table__
     where: list[Any] = []
     if artist:
-        credited = _main_artist_matches("credited")
-        source = source.join(credited, credited.c.release_id == Release.id)
-        score_terms.append(credited.c.score)
+        by_artist = credited("credited")
+        source = source.join(by_artist, by_artist.c.release_id == Release.id)
+        score_terms.append(by_artist.c.score)
     if title:
         where.append(matches(Release.title, "title"))
         score_terms.append(similarity(Release.title, "title"))
@@ -134,6 +146,7 @@ def search_releases(
     *,
     limit: int = DEFAULT_LIMIT,
     threshold: float | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> list[ReleaseMatch]:
     """Releases whose main artist and/or title are similar to the query, best first.
 
@@ -146,7 +159,7 @@ def search_releases(
     check_limit(limit)
     stmt, score = _release_search(artist, title)
     stmt = stmt.order_by(score.desc(), Release.id).limit(limit)
-    with session(bind, threshold) as conn:
+    with session(bind, threshold, timeout) as conn:
         rows = conn.execute(stmt, {"artist": artist, "title": title}).all()
     return [
         ReleaseMatch(
@@ -157,7 +170,12 @@ def search_releases(
 
 
 def artwork_url(
-    bind: Bind, artist: str, title: str, *, threshold: float | None = None
+    bind: Bind,
+    artist: str,
+    title: str,
+    *,
+    threshold: float | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> str | None:
     """Artwork of the best-matching release that has one, or None."""
     artist_q, title_q = clean(artist), clean(title)
@@ -166,7 +184,7 @@ def artwork_url(
     stmt, score = _release_search(artist_q, title_q)
     stmt = stmt.where(Release.artwork_url.is_not(None), Release.artwork_url != "")
     stmt = stmt.order_by(score.desc(), Release.id).limit(1)
-    with session(bind, threshold) as conn:
+    with session(bind, threshold, timeout) as conn:
         row = conn.execute(stmt, {"artist": artist_q, "title": title_q}).first()
     return row.artwork_url if row else None
 
@@ -178,6 +196,7 @@ def search_tracks(
     *,
     limit: int = DEFAULT_LIMIT,
     threshold: float | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> list[TrackMatch]:
     """Tracks whose title is similar to `title` ("which release has this song?"), best first.
 
@@ -188,11 +207,7 @@ def search_tracks(
     if not title_q:
         raise InputError("track search needs a title")
     check_limit(limit)
-    track_artists = names(
-        ReleaseTrackArtist.artist_name,
-        ReleaseTrackArtist.release_id == ReleaseTrack.release_id,
-        ReleaseTrackArtist.track_sequence == ReleaseTrack.sequence,
-    )
+    track_artists = _track_artists()
     title_score = similarity(ReleaseTrack.title, "title")
     source: Any = ReleaseTrack.__table__.join(Release, Release.id == ReleaseTrack.release_id)
     where = [matches(ReleaseTrack.title, "title")]
@@ -208,7 +223,7 @@ def search_tracks(
             .group_by(ReleaseTrackArtist.release_id, ReleaseTrackArtist.track_sequence)
             .subquery("on_track")
         )
-        on_release = _main_artist_matches("on_release")
+        on_release = credited("on_release")
         source = source.outerjoin(
             on_track,
             sa.and_(
@@ -237,7 +252,7 @@ def search_tracks(
         .order_by(score.desc(), ReleaseTrack.release_id, ReleaseTrack.sequence)
         .limit(limit)
     )
-    with session(bind, threshold) as conn:
+    with session(bind, threshold, timeout) as conn:
         rows = conn.execute(stmt, {"title": title_q, "artist": artist_q}).all()
     return [
         TrackMatch(
@@ -255,7 +270,12 @@ def search_tracks(
 
 
 def validate_track(
-    bind: Bind, release_id: int, title: str, *, min_score: float = VALIDATE_MIN_SCORE
+    bind: Bind,
+    release_id: int,
+    title: str,
+    *,
+    min_score: float = VALIDATE_MIN_SCORE,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> TrackValidation | None:
     """Is a track called `title` on the release? None if the release is not cached.
 
@@ -264,7 +284,7 @@ def validate_track(
     """
     if not clean(title):
         raise InputError("validate needs a track title")
-    with session(bind) as conn:
+    with session(bind, timeout=timeout) as conn:
         exists = conn.scalar(select(Release.id).where(Release.id == release_id))
         if exists is None:
             return None
