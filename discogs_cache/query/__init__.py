@@ -9,7 +9,10 @@ that call only (SET LOCAL semantics); None keeps the server's (default 0.3).
 
 Async services: the `a*` variants take an `AsyncEngine` (`async_engine(url)`) and run the
 same code through SQLAlchemy's `run_sync`, so both flavours return identical results.
-Database errors are SQLAlchemy's; bad arguments raise `InputError`.
+Every call runs under a statement timeout (`timeout` seconds, default 2; None: the
+server's) and raises `LookupTimeout` when the server cancels it. `lookup_release` /
+`lookup_track` answer from the normalized exact keys first (`exact`). Other database errors
+are SQLAlchemy's; bad arguments raise `InputError`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from discogs_cache.db import sqlalchemy_url
-from discogs_cache.query._sql import Bind
+from discogs_cache.query._sql import DEFAULT_TIMEOUT, Bind, LookupTimeout
+from discogs_cache.query.exact import ReleaseLookup, TrackLookup, lookup_release, lookup_track
 from discogs_cache.query.lookups import (
     DEFAULT_LIMIT,
     VALIDATE_MIN_SCORE,
@@ -54,8 +58,8 @@ async def _run(engine: AsyncEngine, fn: Callable[..., T], *args: Any, **kwargs: 
         return await conn.run_sync(fn, *args, **kwargs)
 
 
-async def aget_release(engine: AsyncEngine, release_id: int) -> ReleaseDetail | None:
-    return await _run(engine, get_release, release_id)
+async def aget_release(engine: AsyncEngine, *args: Any, **kwargs: Any) -> ReleaseDetail | None:
+    return await _run(engine, get_release, *args, **kwargs)
 
 
 async def asearch_releases(engine: AsyncEngine, *args: Any, **kwargs: Any) -> list[ReleaseMatch]:
@@ -70,27 +74,43 @@ async def avalidate_track(engine: AsyncEngine, *args: Any, **kwargs: Any) -> Tra
     return await _run(engine, validate_track, *args, **kwargs)
 
 
+async def alookup_release(engine: AsyncEngine, *args: Any, **kwargs: Any) -> ReleaseLookup:
+    return await _run(engine, lookup_release, *args, **kwargs)
+
+
+async def alookup_track(engine: AsyncEngine, *args: Any, **kwargs: Any) -> TrackLookup:
+    return await _run(engine, lookup_track, *args, **kwargs)
+
+
 async def aartwork_url(engine: AsyncEngine, *args: Any, **kwargs: Any) -> str | None:
     return await _run(engine, artwork_url, *args, **kwargs)
 
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "DEFAULT_TIMEOUT",
     "VALIDATE_MIN_SCORE",
     "Bind",
+    "LookupTimeout",
     "ReleaseDetail",
+    "ReleaseLookup",
     "ReleaseMatch",
     "Track",
+    "TrackLookup",
     "TrackMatch",
     "TrackValidation",
     "aartwork_url",
     "aget_release",
+    "alookup_release",
+    "alookup_track",
     "artwork_url",
     "asearch_releases",
     "asearch_tracks",
     "async_engine",
     "avalidate_track",
     "get_release",
+    "lookup_release",
+    "lookup_track",
     "search_releases",
     "search_tracks",
     "validate_track",

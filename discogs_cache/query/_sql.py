@@ -48,14 +48,30 @@ def names(column: Any, *where: Any) -> Any:
     return select(agg).where(*where).scalar_subquery()
 
 
-def credited(name: str, param: str = "artist") -> Any:
+def credited(name: str, within: Any = None, param: str = "artist") -> Any:
     """(release_id, best score) of releases with a main artist matching :param.
 
     The contract's predicate on release_artist, answered from the distinct folded names:
     `lookup_artist_name.name` is lower(f_unaccent(artist_name)) of the credits that
     `release_key` carries (one row per main credit), so the same credits match with the
-    same similarity, but the trigram scan covers each name once.
+    same similarity, but the trigram scan covers each name once. `within` (a SELECT of
+    release ids, the exact-key candidates) tests only those releases' credits instead.
     """
+    if within is not None:
+        return (
+            select(
+                ReleaseKey.release_id,
+                func.max(func.similarity(ReleaseKey.artist_folded, folded_param(param))).label(
+                    "score"
+                ),
+            )
+            .where(
+                ReleaseKey.release_id.in_(within),
+                ReleaseKey.artist_folded.op("%", is_comparison=True)(folded_param(param)),
+            )
+            .group_by(ReleaseKey.release_id)
+            .subquery(name)
+        )
     names = (
         select(
             LookupArtistName.name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,7 +31,13 @@ from discogs_cache.query.results import (
     TrackMatch,
     TrackValidation,
 )
-from discogs_cache.schema import Release, ReleaseTrack, ReleaseTrackArtist
+from discogs_cache.schema import (
+    Release,
+    ReleaseKey,
+    ReleaseTrack,
+    ReleaseTrackArtist,
+    TrackKey,
+)
 
 DEFAULT_LIMIT = 20
 VALIDATE_MIN_SCORE = 0.85
@@ -110,13 +117,52 @@ def _tracks(conn: sa.Connection, release_id: int) -> tuple[Track, ...]:
     )
 
 
-def _release_search(artist: str | None, title: str | None) -> tuple[sa.Select[Any], Any]:
-    """SELECT of matching releases and its score expression (caller adds order/limit)."""
+LIMIT = sa.bindparam("limit", type_=sa.Integer)
+
+
+def exact_keys(table: Any) -> list[Any]:
+    """The normalized keys of :artist and :title, computed by the same SQL functions as the
+    derived tables' (so the two sides cannot disagree)."""
+    artist = sa.bindparam("artist", type_=sa.Text)
+    title = sa.bindparam("title", type_=sa.Text)
+    return [
+        table.artist_key == func.public.lookup_artist_key(artist),
+        table.title_key == func.public.lookup_title_key(title),
+    ]
+
+
+@cache
+def releases_stmt(
+    artist: bool, title: bool, *, exact: bool = False, artwork: bool = False
+) -> sa.Select[Any]:
+    """The whole release search, built once per shape (parameters :artist :title :limit);
+    `exact`: among the releases of the exact keys only; `artwork`: only releases with one."""
+    within = select(ReleaseKey.release_id).where(*exact_keys(ReleaseKey)) if exact else None
+    stmt, score = release_search(artist, title, within)
+    if artwork:
+        stmt = stmt.where(Release.artwork_url.is_not(None), Release.artwork_url != "")
+    return stmt.order_by(score.desc(), Release.id).limit(LIMIT)
+
+
+@cache
+def tracks_stmt(artist: bool, *, exact: bool = False) -> sa.Select[Any]:
+    """The whole track search, built once per shape (parameters :title :artist :limit)."""
+    within = (
+        select(TrackKey.release_id, TrackKey.sequence).where(*exact_keys(TrackKey))
+        if exact
+        else None
+    )
+    return track_search(artist, within).limit(LIMIT)
+
+
+def release_search(artist: bool, title: bool, within: Any = None) -> tuple[sa.Select[Any], Any]:
+    """SELECT of matching releases and its score expression (caller adds order/limit);
+    `within`: only these release ids (a SELECT), the exact-key path."""
     score_terms: list[Any] = []
     source: Any = Release.__table__
-    where: list[Any] = []
+    where: list[Any] = [] if within is None else [Release.id.in_(within)]
     if artist:
-        by_artist = credited("credited")
+        by_artist = credited("credited", within)
         source = source.join(by_artist, by_artist.c.release_id == Release.id)
         score_terms.append(by_artist.c.score)
     if title:
@@ -157,10 +203,13 @@ def search_releases(
     if not artist and not title:
         raise InputError("search needs an artist or a title")
     check_limit(limit)
-    stmt, score = _release_search(artist, title)
-    stmt = stmt.order_by(score.desc(), Release.id).limit(limit)
+    stmt = releases_stmt(bool(artist), bool(title))
     with session(bind, threshold, timeout) as conn:
-        rows = conn.execute(stmt, {"artist": artist, "title": title}).all()
+        rows = conn.execute(stmt, {"artist": artist, "title": title, "limit": limit}).all()
+    return release_matches(rows)
+
+
+def release_matches(rows: Any) -> list[ReleaseMatch]:
     return [
         ReleaseMatch(
             r.id, r.title, tuple(r.artists or ()), r.release_year, r.artwork_url, float(r.score)
@@ -181,11 +230,9 @@ def artwork_url(
     artist_q, title_q = clean(artist), clean(title)
     if not artist_q or not title_q:
         raise InputError("artwork_url needs an artist and a title")
-    stmt, score = _release_search(artist_q, title_q)
-    stmt = stmt.where(Release.artwork_url.is_not(None), Release.artwork_url != "")
-    stmt = stmt.order_by(score.desc(), Release.id).limit(1)
+    stmt = releases_stmt(True, True, artwork=True)
     with session(bind, threshold, timeout) as conn:
-        row = conn.execute(stmt, {"artist": artist_q, "title": title_q}).first()
+        row = conn.execute(stmt, {"artist": artist_q, "title": title_q, "limit": 1}).first()
     return row.artwork_url if row else None
 
 
@@ -207,53 +254,13 @@ def search_tracks(
     if not title_q:
         raise InputError("track search needs a title")
     check_limit(limit)
-    track_artists = _track_artists()
-    title_score = similarity(ReleaseTrack.title, "title")
-    source: Any = ReleaseTrack.__table__.join(Release, Release.id == ReleaseTrack.release_id)
-    where = [matches(ReleaseTrack.title, "title")]
-    score: Any = title_score
-    if artist_q:
-        on_track = (
-            select(
-                ReleaseTrackArtist.release_id,
-                ReleaseTrackArtist.track_sequence,
-                func.max(similarity(ReleaseTrackArtist.artist_name, "artist")).label("score"),
-            )
-            .where(matches(ReleaseTrackArtist.artist_name, "artist"))
-            .group_by(ReleaseTrackArtist.release_id, ReleaseTrackArtist.track_sequence)
-            .subquery("on_track")
-        )
-        on_release = credited("on_release")
-        source = source.outerjoin(
-            on_track,
-            sa.and_(
-                on_track.c.release_id == ReleaseTrack.release_id,
-                on_track.c.track_sequence == ReleaseTrack.sequence,
-            ),
-        ).outerjoin(on_release, on_release.c.release_id == ReleaseTrack.release_id)
-        where.append(sa.or_(on_track.c.score.is_not(None), on_release.c.score.is_not(None)))
-        artist_score = func.greatest(
-            func.coalesce(on_track.c.score, 0.0), func.coalesce(on_release.c.score, 0.0)
-        )
-        score = (title_score + artist_score) / 2
-    stmt = (
-        select(
-            ReleaseTrack.release_id,
-            Release.title.label("release_title"),
-            main_artists(ReleaseTrack.release_id).label("release_artists"),
-            ReleaseTrack.sequence,
-            ReleaseTrack.position,
-            ReleaseTrack.title,
-            track_artists.label("track_artists"),
-            score.label("score"),
-        )
-        .select_from(source)
-        .where(*where)
-        .order_by(score.desc(), ReleaseTrack.release_id, ReleaseTrack.sequence)
-        .limit(limit)
-    )
+    stmt = tracks_stmt(bool(artist_q))
     with session(bind, threshold, timeout) as conn:
-        rows = conn.execute(stmt, {"title": title_q, "artist": artist_q}).all()
+        rows = conn.execute(stmt, {"title": title_q, "artist": artist_q, "limit": limit}).all()
+    return track_matches(rows)
+
+
+def track_matches(rows: Any) -> list[TrackMatch]:
     return [
         TrackMatch(
             release_id=r.release_id,
@@ -267,6 +274,62 @@ def search_tracks(
         )
         for r in rows
     ]
+
+
+def track_search(artist: bool, within: Any = None) -> sa.Select[Any]:
+    """SELECT of tracks matching :title (and :artist), best first (caller adds the limit);
+    `within`: only these (release_id, sequence) pairs (a SELECT), the exact-key path."""
+    title_score = similarity(ReleaseTrack.title, "title")
+    source: Any = ReleaseTrack.__table__.join(Release, Release.id == ReleaseTrack.release_id)
+    where = [matches(ReleaseTrack.title, "title")]
+    if within is not None:
+        where.append(sa.tuple_(ReleaseTrack.release_id, ReleaseTrack.sequence).in_(within))
+    score: Any = title_score
+    if artist:
+        on_track_where = [matches(ReleaseTrackArtist.artist_name, "artist")]
+        releases = None
+        if within is not None:
+            pairs = sa.tuple_(ReleaseTrackArtist.release_id, ReleaseTrackArtist.track_sequence)
+            on_track_where.append(pairs.in_(within))
+            releases = select(within.selected_columns[0])
+        on_track = (
+            select(
+                ReleaseTrackArtist.release_id,
+                ReleaseTrackArtist.track_sequence,
+                func.max(similarity(ReleaseTrackArtist.artist_name, "artist")).label("score"),
+            )
+            .where(*on_track_where)
+            .group_by(ReleaseTrackArtist.release_id, ReleaseTrackArtist.track_sequence)
+            .subquery("on_track")
+        )
+        on_release = credited("on_release", releases)
+        source = source.outerjoin(
+            on_track,
+            sa.and_(
+                on_track.c.release_id == ReleaseTrack.release_id,
+                on_track.c.track_sequence == ReleaseTrack.sequence,
+            ),
+        ).outerjoin(on_release, on_release.c.release_id == ReleaseTrack.release_id)
+        where.append(sa.or_(on_track.c.score.is_not(None), on_release.c.score.is_not(None)))
+        artist_score = func.greatest(
+            func.coalesce(on_track.c.score, 0.0), func.coalesce(on_release.c.score, 0.0)
+        )
+        score = (title_score + artist_score) / 2
+    return (
+        select(
+            ReleaseTrack.release_id,
+            Release.title.label("release_title"),
+            main_artists(ReleaseTrack.release_id).label("release_artists"),
+            ReleaseTrack.sequence,
+            ReleaseTrack.position,
+            ReleaseTrack.title,
+            _track_artists().label("track_artists"),
+            score.label("score"),
+        )
+        .select_from(source)
+        .where(*where)
+        .order_by(score.desc(), ReleaseTrack.release_id, ReleaseTrack.sequence)
+    )
 
 
 def validate_track(

@@ -1,0 +1,87 @@
+"""Exact-key lookups: the normalized (artist, title) keys first, the fuzzy search on a miss.
+
+Most requests are a near-exact artist and title. `release_key` / `track_key` (migration
+0004) map the keys of `normalize.artist_key` / `normalize_title` (their SQL twins
+`lookup_artist_key` / `lookup_title_key`) to releases and tracks, so such a request is a
+btree probe. A hit returns the rows the contract's reference search returns for the same
+input *among the key's releases* (same predicate and threshold, same score, same order):
+a key hit that the trigram predicate would reject is not returned. On a miss the answer is
+`search_releases` / `search_tracks`, the reference search itself. `exact` says which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from discogs_cache.errors import InputError
+from discogs_cache.query._sql import DEFAULT_TIMEOUT, Bind, check_limit, clean, session
+from discogs_cache.query.lookups import (
+    DEFAULT_LIMIT,
+    release_matches,
+    releases_stmt,
+    track_matches,
+    tracks_stmt,
+)
+from discogs_cache.query.results import ReleaseMatch, TrackMatch
+
+
+@dataclass(frozen=True)
+class ReleaseLookup:
+    """`exact`: the matches came from the normalized keys (else from the fuzzy search)."""
+
+    exact: bool
+    matches: list[ReleaseMatch]
+
+
+@dataclass(frozen=True)
+class TrackLookup:
+    exact: bool
+    matches: list[TrackMatch]
+
+
+def _inputs(artist: str, title: str, limit: int, what: str) -> dict[str, Any]:
+    artist_q, title_q = clean(artist), clean(title)
+    if not artist_q or not title_q:
+        raise InputError(f"{what} needs an artist and a title")
+    check_limit(limit)
+    return {"artist": artist_q, "title": title_q, "limit": limit}
+
+
+def lookup_release(
+    bind: Bind,
+    artist: str,
+    title: str,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    threshold: float | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> ReleaseLookup:
+    """Releases by main artist and title: exact keys first, else `search_releases`."""
+    params = _inputs(artist, title, limit, "lookup_release")
+    with session(bind, threshold, timeout) as conn:
+        rows = conn.execute(releases_stmt(True, True, exact=True), params).all()
+        if rows:
+            return ReleaseLookup(True, release_matches(rows))
+        rows = conn.execute(releases_stmt(True, True), params).all()
+    return ReleaseLookup(False, release_matches(rows))
+
+
+def lookup_track(
+    bind: Bind,
+    artist: str,
+    title: str,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    threshold: float | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> TrackLookup:
+    """Tracks by artist (track or main artist) and title: exact keys first, else
+    `search_tracks`."""
+    params = _inputs(artist, title, limit, "lookup_track")
+    with session(bind, threshold, timeout) as conn:
+        rows = conn.execute(tracks_stmt(True, exact=True), params).all()
+        if rows:
+            return TrackLookup(True, track_matches(rows))
+        rows = conn.execute(tracks_stmt(True), params).all()
+    return TrackLookup(False, track_matches(rows))
