@@ -291,7 +291,7 @@ def track_search(artist: bool, within: Any = None) -> sa.Select[Any]:
         if within is not None:
             pairs = sa.tuple_(ReleaseTrackArtist.release_id, ReleaseTrackArtist.track_sequence)
             on_track_where.append(pairs.in_(within))
-            releases = select(within.selected_columns[0])
+            releases = within.with_only_columns(within.selected_columns[0])
         on_track = (
             select(
                 ReleaseTrackArtist.release_id,

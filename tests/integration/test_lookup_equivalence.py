@@ -28,6 +28,7 @@ from discogs_cache.index import build_indexes
 from discogs_cache.load import load
 from discogs_cache.normalize import artist_key, normalize_title
 from tests.conftest import _create_database, _drop_database, _with_database
+from tests.integration.test_query_plans import _plans
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from bench_query import real_vocabulary_csvs
@@ -190,3 +191,16 @@ def test_thousand_random_queries_match_the_reference(cache: sa.Engine) -> None:
     # both paths were exercised: verbatim and accent/case variants hit the keys, typos miss
     for kind in ("lookup_release", "lookup_track"):
         assert 50 < exact_hits[kind] < 250, (kind, exact_hits[kind])
+
+
+def test_each_path_is_planned_on_its_index(cache: sa.Engine) -> None:
+    """On these names the fuzzy artist path starts from the distinct names' trigram index,
+    the exact paths from their btree keys (EXPLAIN of the SQL each call sends)."""
+    artist, title = _samples(cache)["releases"][123][1:]
+    plans = {
+        "ix_lookup_artist_name_trgm": lambda: query.search_releases(cache, artist=artist[:-1]),
+        "ix_release_key_keys": lambda: query.lookup_release(cache, artist, title),
+    }
+    for index, call in plans.items():
+        text = "\n".join(_plans(cache, call))
+        assert index in text and "Seq Scan" not in text, text
