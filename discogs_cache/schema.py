@@ -235,6 +235,13 @@ class LookupArtistName(Base):
     )
 
 
+TITLE_PREFIX_INDEX = Index(
+    "ix_release_title_prefix",
+    func.lower(func.f_unaccent(Release.title)).label("expr"),
+    postgresql_ops={"expr": "text_pattern_ops"},
+)
+"""Prefix autocomplete on release titles (`query.complete_titles`)."""
+
 DERIVED_TABLES = ("release_key", "track_key", "lookup_artist_name")
 """Tables computed from the others (`lookup_tables`): the load builds them last."""
 

@@ -287,6 +287,11 @@ def upgrade() -> None:
         [sa.text("name text_pattern_ops")],
     )
     op.create_index(
+        "ix_release_title_prefix",
+        "release",
+        [sa.text("lower(f_unaccent(title)) text_pattern_ops")],
+    )
+    op.create_index(
         "ix_artist_alias_alias_name_trgm",
         "artist_alias",
         [sa.text("lower(f_unaccent(alias_name)) gin_trgm_ops")],
@@ -321,6 +326,7 @@ def downgrade() -> None:
             prefix = "lookup_names" if table == "release_key" else "lookup_sync"
             op.execute(f"DROP TRIGGER IF EXISTS {prefix}_{op_name} ON {table}")
     op.drop_index("ix_artist_alias_alias_name_trgm", table_name="artist_alias")
+    op.drop_index("ix_release_title_prefix", table_name="release")
     for table in ("lookup_artist_name", "track_key", "release_key"):
         op.drop_table(table)
     for function in (

@@ -22,6 +22,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from discogs_cache.db import sqlalchemy_url
 from discogs_cache.query._sql import DEFAULT_TIMEOUT, Bind, LookupTimeout
+from discogs_cache.query.artists import (
+    ArtistMatch,
+    complete_artists,
+    complete_titles,
+    search_artists,
+)
 from discogs_cache.query.exact import ReleaseLookup, TrackLookup, lookup_release, lookup_track
 from discogs_cache.query.lookups import (
     DEFAULT_LIMIT,
@@ -82,6 +88,18 @@ async def alookup_track(engine: AsyncEngine, *args: Any, **kwargs: Any) -> Track
     return await _run(engine, lookup_track, *args, **kwargs)
 
 
+async def asearch_artists(engine: AsyncEngine, *args: Any, **kwargs: Any) -> list[ArtistMatch]:
+    return await _run(engine, search_artists, *args, **kwargs)
+
+
+async def acomplete_artists(engine: AsyncEngine, *args: Any, **kwargs: Any) -> list[str]:
+    return await _run(engine, complete_artists, *args, **kwargs)
+
+
+async def acomplete_titles(engine: AsyncEngine, *args: Any, **kwargs: Any) -> list[str]:
+    return await _run(engine, complete_titles, *args, **kwargs)
+
+
 async def aartwork_url(engine: AsyncEngine, *args: Any, **kwargs: Any) -> str | None:
     return await _run(engine, artwork_url, *args, **kwargs)
 
@@ -90,6 +108,7 @@ __all__ = [
     "DEFAULT_LIMIT",
     "DEFAULT_TIMEOUT",
     "VALIDATE_MIN_SCORE",
+    "ArtistMatch",
     "Bind",
     "LookupTimeout",
     "ReleaseDetail",
@@ -100,17 +119,23 @@ __all__ = [
     "TrackMatch",
     "TrackValidation",
     "aartwork_url",
+    "acomplete_artists",
+    "acomplete_titles",
     "aget_release",
     "alookup_release",
     "alookup_track",
     "artwork_url",
+    "asearch_artists",
     "asearch_releases",
     "asearch_tracks",
     "async_engine",
     "avalidate_track",
+    "complete_artists",
+    "complete_titles",
     "get_release",
     "lookup_release",
     "lookup_track",
+    "search_artists",
     "search_releases",
     "search_tracks",
     "validate_track",

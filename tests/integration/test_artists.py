@@ -1,0 +1,63 @@
+"""Artist search through credits and aliases; prefix autocomplete on artists and titles."""
+
+from __future__ import annotations
+
+import asyncio
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from discogs_cache import query
+from discogs_cache.db import conninfo
+from discogs_cache.errors import InputError
+
+
+def test_artist_search_finds_credits_and_aliases(engine: sa.Engine, pg_url: str) -> None:
+    with psycopg.connect(conninfo(pg_url)) as conn:
+        conn.execute(
+            "INSERT INTO artist_alias (artist_id, alias_name) VALUES"
+            " (97, 'Bjorky'), (98, 'Joy Division')"
+        )
+    found = query.search_artists(engine, "bjork")
+    assert [(m.name, m.via, m.artist_id) for m in found] == [
+        ("Björk", "credit", None),
+        ("Bjorky", "alias", 97),
+    ]
+    assert found[0].score == 1.0 and 0.3 <= found[1].score < 1.0
+    assert [m.name for m in query.search_artists(engine, "joy divison")] == ["Joy Division"]
+    assert query.search_artists(engine, "bjork", threshold=0.9, limit=5)[0].name == "Björk"
+    with pytest.raises(InputError):
+        query.search_artists(engine, "  ")
+
+
+def test_autocomplete_ignores_case_and_accents(engine: sa.Engine) -> None:
+    assert query.complete_artists(engine, "BJÖ") == ["Björk"]
+    assert query.complete_artists(engine, "new") == ["New Order"]
+    assert query.complete_artists(engine, "zz") == []
+    assert query.complete_titles(engine, "ok c") == ["OK Computer"]
+    assert query.complete_titles(engine, "Blue") == ["Blue Monday & Other Hits"]
+    assert query.complete_titles(engine, "%") == []  # a pattern character is just a character
+    with pytest.raises(InputError):
+        query.complete_artists(engine, " ")
+
+
+def test_async_variants_give_the_same_answers(pg_url: str, engine: sa.Engine) -> None:
+    async def run() -> tuple[object, ...]:
+        aengine = query.async_engine(pg_url)
+        try:
+            return (
+                await query.asearch_artists(aengine, "bjork"),
+                await query.acomplete_artists(aengine, "bj"),
+                await query.alookup_release(aengine, "Bjork", "Homogenic"),
+                await query.alookup_track(aengine, "New Order", "Blue Monday"),
+            )
+        finally:
+            await aengine.dispose()
+
+    assert asyncio.run(run()) == (
+        query.search_artists(engine, "bjork"),
+        query.complete_artists(engine, "bj"),
+        query.lookup_release(engine, "Bjork", "Homogenic"),
+        query.lookup_track(engine, "New Order", "Blue Monday"),
+    )
