@@ -234,6 +234,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--vocabulary", choices=("real", "synth"), default="real")
     parser.add_argument("--threshold", type=float, default=None, help="pg_trgm threshold")
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="per-call statement timeout, seconds"
+    )
     args = parser.parse_args()
     progress.set_quiet(True)
     csv_dir = csv_dir_for(args.releases)
@@ -252,7 +255,7 @@ def main() -> None:
         print(f"# server: {server_settings(url)}; {args.calls} calls per lookup, p50/p95 in ms")
         data = inputs(engine, args.calls, random.Random(SEED))
         ids, titles, artists, tracks = data["ids"], data["titles"], data["artists"], data["tracks"]
-        th = args.threshold
+        th, tm = args.threshold, args.timeout
         print(f"# similarity threshold: {th if th is not None else 'server default (0.3)'}")
 
         def select_1(i: int) -> object:
@@ -266,38 +269,42 @@ def main() -> None:
                 )
 
         lookups: dict[str, Callable[[int], object]] = {
-            "get_release": lambda i: query.get_release(engine, ids[i]),
+            "get_release": lambda i: query.get_release(engine, ids[i], timeout=tm),
             "search_releases(artist)": lambda i: query.search_releases(
-                engine, artist=artists[i], threshold=th
+                engine, artist=artists[i], threshold=th, timeout=tm
             ),
             "search_releases(title)": lambda i: query.search_releases(
-                engine, title=titles[i], threshold=th
+                engine, title=titles[i], threshold=th, timeout=tm
             ),
             "search_releases(artist, title)": lambda i: query.search_releases(
-                engine, artist=artists[i], title=titles[i], threshold=th
+                engine, artist=artists[i], title=titles[i], threshold=th, timeout=tm
             ),
             "search_tracks(title)": lambda i: query.search_tracks(
-                engine, tracks[i][1], threshold=th
+                engine, tracks[i][1], threshold=th, timeout=tm
             ),
             "search_tracks(title, artist)": lambda i: query.search_tracks(
-                engine, tracks[i][1], artist=tracks[i][2], threshold=th
+                engine, tracks[i][1], artist=tracks[i][2], threshold=th, timeout=tm
             ),
-            "validate_track": lambda i: query.validate_track(engine, tracks[i][0], tracks[i][1]),
-            "artwork_url": lambda i: query.artwork_url(engine, artists[i], titles[i], threshold=th),
+            "validate_track": lambda i: query.validate_track(
+                engine, tracks[i][0], tracks[i][1], timeout=tm
+            ),
+            "artwork_url": lambda i: query.artwork_url(
+                engine, artists[i], titles[i], threshold=th, timeout=tm
+            ),
             "lookup_release (exact first)": lambda i: query.lookup_release(
-                engine, artists[i], titles[i], threshold=th
+                engine, artists[i], titles[i], threshold=th, timeout=tm
             ),
             "lookup_track (exact first)": lambda i: query.lookup_track(
-                engine, tracks[i][2], tracks[i][1], threshold=th
+                engine, tracks[i][2], tracks[i][1], threshold=th, timeout=tm
             ),
         }
         exact, exact_tracks = data["exact"], data["exact_tracks"]
         hits: dict[str, Callable[[int], object]] = {
             "lookup_release exact-key hit": lambda i: query.lookup_release(
-                engine, *exact[i], threshold=th
+                engine, *exact[i], threshold=th, timeout=tm
             ),
             "lookup_track exact-key hit": lambda i: query.lookup_track(
-                engine, *exact_tracks[i], threshold=th
+                engine, *exact_tracks[i], threshold=th, timeout=tm
             ),
         }
         base_p50, base_p95 = measure(select_1, args.calls)
