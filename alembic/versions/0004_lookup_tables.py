@@ -193,7 +193,8 @@ BEGIN
         RETURN NULL;
     END IF;
     IF TG_OP = 'TRUNCATE' THEN
-        EXECUTE format('TRUNCATE %I.lookup_artist_name', TG_TABLE_SCHEMA);
+        -- DELETE: a TRUNCATE of both tables at once would find this one in use
+        EXECUTE format('DELETE FROM %I.lookup_artist_name', TG_TABLE_SCHEMA);
         RETURN NULL;
     END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') THEN

@@ -24,6 +24,16 @@ EXPECTED_INDEXES = {
     "ix_cache_metadata_cached_at",
     "ix_cache_metadata_source",
     "pk_artist_alias",
+    "ix_artist_alias_alias_name_trgm",
+    "ix_release_title_prefix",
+    "pk_release_key",
+    "ix_release_key_keys",
+    "ix_release_key_artist_folded",
+    "pk_track_key",
+    "ix_track_key_keys",
+    "pk_lookup_artist_name",
+    "ix_lookup_artist_name_trgm",
+    "ix_lookup_artist_name_prefix",
 }
 
 
@@ -60,6 +70,9 @@ def test_upgrade_creates_every_object(empty_pg_url: str) -> None:
         "release_track_artist",
         "cache_metadata",
         "artist_alias",
+        "release_key",
+        "track_key",
+        "lookup_artist_name",
     }
     assert cat["indexes"] == EXPECTED_INDEXES | {"alembic_version_pkc"}
 

@@ -118,6 +118,8 @@ def test_keeps_exactly_the_given_releases_and_their_children(
         "release_track": 15,
         "release_track_artist": 15,
         "cache_metadata": 5,
+        "release_key": 5,
+        "track_key": 30,
     }
     # defaults still work after the swap (the previous system lost them)
     conn.execute("INSERT INTO release (id, title) VALUES (5000, 'x')")
@@ -138,7 +140,7 @@ def test_swap_leaves_the_catalog_identical_and_alembic_clean(
     conn.execute("COMMENT ON TABLE release IS 'one pressing'")
     conn.commit()
     before = catalog(conn)
-    assert len(before["indexes"]) == 14  # 6 PKs + 4 btree + 4 trigram GIN
+    assert len(before["indexes"]) == 20  # 8 PKs + 8 btree + 4 trigram GIN
     result = retain_releases(conn, make_keep(conn, [2, 4, 6]), strategy=strategy)
     conn.commit()
     assert result.strategy == strategy
