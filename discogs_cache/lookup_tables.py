@@ -33,6 +33,7 @@ WITH t AS MATERIALIZED (
     SELECT ta.release_id, ta.track_sequence, ta.artist_name, t.title_key
     FROM release_track_artist ta
     JOIN t ON t.release_id = ta.release_id AND t.sequence = ta.track_sequence
+    WHERE ta.extra = 0
 ), names AS MATERIALIZED (
     SELECT n, public.lookup_artist_key(n) AS k FROM (SELECT DISTINCT artist_name FROM credits) d (n)
 )

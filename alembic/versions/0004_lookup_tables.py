@@ -1,7 +1,7 @@
 """Derived lookup tables: normalized exact keys and distinct artist names, kept by triggers.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-07
 
 Why: most consumer requests are a near-exact artist and title. `release_key` maps
@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -157,7 +157,8 @@ BEGIN
         '  SELECT a.artist_name FROM %1$I.release_artist a '
         '  WHERE a.release_id = t.release_id AND a.extra = 0 '
         '  UNION SELECT ta.artist_name FROM %1$I.release_track_artist ta '
-        '  WHERE ta.release_id = t.release_id AND ta.track_sequence = t.sequence) x '
+        '  WHERE ta.release_id = t.release_id AND ta.track_sequence = t.sequence '
+        '  AND ta.extra = 0) x '
         'WHERE t.release_id = ANY ($1) ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING',
         schema_name) USING ids;
 END $$

@@ -38,6 +38,13 @@ from discogs_cache.query.lookups import (
     search_tracks,
     validate_track,
 )
+from discogs_cache.query.negative import (
+    forget_missing,
+    is_known_missing,
+    negative_key,
+    purge_expired,
+    remember_missing,
+)
 from discogs_cache.query.results import (
     ReleaseDetail,
     ReleaseMatch,
@@ -100,6 +107,18 @@ async def acomplete_titles(engine: AsyncEngine, *args: Any, **kwargs: Any) -> li
     return await _run(engine, complete_titles, *args, **kwargs)
 
 
+async def aremember_missing(engine: AsyncEngine, *args: Any, **kwargs: Any) -> None:
+    await _run(engine, remember_missing, *args, **kwargs)
+
+
+async def ais_known_missing(engine: AsyncEngine, *args: Any, **kwargs: Any) -> bool:
+    return await _run(engine, is_known_missing, *args, **kwargs)
+
+
+async def aforget_missing(engine: AsyncEngine, *args: Any, **kwargs: Any) -> bool:
+    return await _run(engine, forget_missing, *args, **kwargs)
+
+
 async def aartwork_url(engine: AsyncEngine, *args: Any, **kwargs: Any) -> str | None:
     return await _run(engine, artwork_url, *args, **kwargs)
 
@@ -121,9 +140,12 @@ __all__ = [
     "aartwork_url",
     "acomplete_artists",
     "acomplete_titles",
+    "aforget_missing",
     "aget_release",
+    "ais_known_missing",
     "alookup_release",
     "alookup_track",
+    "aremember_missing",
     "artwork_url",
     "asearch_artists",
     "asearch_releases",
@@ -132,9 +154,14 @@ __all__ = [
     "avalidate_track",
     "complete_artists",
     "complete_titles",
+    "forget_missing",
     "get_release",
+    "is_known_missing",
     "lookup_release",
     "lookup_track",
+    "negative_key",
+    "purge_expired",
+    "remember_missing",
     "search_artists",
     "search_releases",
     "search_tracks",

@@ -1,8 +1,8 @@
 """Artist search through credits and aliases, and prefix autocomplete on artists and titles.
 
 `search_artists` runs the contract's predicate on three name sets, each on its own trigram
-index: the distinct folded main-artist names (`lookup_artist_name`) and the aliases and name
-variations of credited artists (`artist_alias`). Autocomplete matches the folded prefix
+index: the distinct folded main-artist names (`lookup_artist_name`), the aliases
+(`artist_alias`) and the name variations (`artist_name_variation`) of credited artists. Autocomplete matches the folded prefix
 (case and accents ignored) with a btree range, so it stays an index scan however the plan
 is cached.
 """
@@ -28,6 +28,9 @@ SELECT name, via, artist_id, score FROM (
     UNION ALL
     SELECT a.alias_name, 'alias', a.artist_id, similarity(lower(f_unaccent(a.alias_name)), {_Q})
     FROM artist_alias a WHERE lower(f_unaccent(a.alias_name)) % {_Q}
+    UNION ALL
+    SELECT v.name, 'variation', v.artist_id, similarity(lower(f_unaccent(v.name)), {_Q})
+    FROM artist_name_variation v WHERE lower(f_unaccent(v.name)) % {_Q}
 ) found
 ORDER BY score DESC, via, name, artist_id
 LIMIT :limit
@@ -57,7 +60,8 @@ GROUP BY lower(f_unaccent(title)) ORDER BY lower(f_unaccent(title)) LIMIT :limit
 @dataclass(frozen=True)
 class ArtistMatch:
     """A name similar to the query: a main-artist credit (`via` "credit"; the name as one
-    release credits it) or an alias / name variation of a credited artist (`artist_id`)."""
+    release credits it), an "alias" or a name "variation" of a credited artist
+    (`artist_id`)."""
 
     name: str
     via: str

@@ -33,7 +33,9 @@ from discogs_cache.query.results import (
 )
 from discogs_cache.schema import (
     Release,
+    ReleaseGenre,
     ReleaseKey,
+    ReleaseStyle,
     ReleaseTrack,
     ReleaseTrackArtist,
     TrackKey,
@@ -47,8 +49,8 @@ VALIDATE_MIN_SCORE = 0.85
 def get_release(
     bind: Bind, release_id: int, *, timeout: float | None = DEFAULT_TIMEOUT
 ) -> ReleaseDetail | None:
-    """The release with main artists, tracks and track artists, in one round trip; None
-    if it is not cached."""
+    """The release with main artists, genres, styles, tracks with their artists and writers,
+    in one round trip; None if it is not cached."""
     with session(bind, timeout=timeout) as conn:
         row = conn.execute(
             select(
@@ -60,6 +62,8 @@ def get_release(
                 Release.master_id,
                 main_artists(Release.id).label("artists"),
                 _tracklist(Release.id).label("tracks"),
+                names(ReleaseGenre.genre, ReleaseGenre.release_id == Release.id).label("genres"),
+                names(ReleaseStyle.style, ReleaseStyle.release_id == Release.id).label("styles"),
             ).where(Release.id == release_id)
         ).one_or_none()
     if row is None:
@@ -72,7 +76,12 @@ def get_release(
         country=row.country,
         artwork_url=row.artwork_url,
         master_id=row.master_id,
-        tracks=tuple(Track(t[0], t[1], t[2], t[3], tuple(t[4] or ())) for t in row.tracks or ()),
+        tracks=tuple(
+            Track(t[0], t[1], t[2], t[3], tuple(t[4] or ()), tuple(t[5] or ()))
+            for t in row.tracks or ()
+        ),
+        genres=tuple(row.genres or ()),
+        styles=tuple(row.styles or ()),
     )
 
 
@@ -81,17 +90,34 @@ def _track_artists() -> Any:
         ReleaseTrackArtist.artist_name,
         ReleaseTrackArtist.release_id == ReleaseTrack.release_id,
         ReleaseTrackArtist.track_sequence == ReleaseTrack.sequence,
+        ReleaseTrackArtist.extra == 0,  # the track's artists, not its writers/producers
+    )
+
+
+WRITING_ROLES = "(writ|compos|lyric|music by|songwriter)"
+"""Roles of a track's extra credits that make it a writer (case-insensitive regex)."""
+
+
+def _writers() -> Any:
+    return names(
+        ReleaseTrackArtist.artist_name,
+        ReleaseTrackArtist.release_id == ReleaseTrack.release_id,
+        ReleaseTrackArtist.track_sequence == ReleaseTrack.sequence,
+        ReleaseTrackArtist.extra != 0,
+        ReleaseTrackArtist.role.op("~*")(WRITING_ROLES),
     )
 
 
 def _tracklist(release_id: Any) -> Any:
-    """JSON array of [sequence, position, title, duration, [track artists]] by sequence."""
+    """JSON array of [sequence, position, title, duration, [track artists], [writers]] by
+    sequence."""
     row = func.json_build_array(
         ReleaseTrack.sequence,
         ReleaseTrack.position,
         ReleaseTrack.title,
         ReleaseTrack.duration,
         _track_artists(),
+        _writers(),
     )
     return (
         select(func.json_agg(aggregate_order_by(row, ReleaseTrack.sequence)))
@@ -286,7 +312,10 @@ def track_search(artist: bool, within: Any = None) -> sa.Select[Any]:
         where.append(sa.tuple_(ReleaseTrack.release_id, ReleaseTrack.sequence).in_(within))
     score: Any = title_score
     if artist:
-        on_track_where = [matches(ReleaseTrackArtist.artist_name, "artist")]
+        on_track_where = [
+            matches(ReleaseTrackArtist.artist_name, "artist"),
+            ReleaseTrackArtist.extra == 0,  # the track's artists, not its writers/producers
+        ]
         releases = None
         if within is not None:
             pairs = sa.tuple_(ReleaseTrackArtist.release_id, ReleaseTrackArtist.track_sequence)

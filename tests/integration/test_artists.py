@@ -61,3 +61,38 @@ def test_async_variants_give_the_same_answers(pg_url: str, engine: sa.Engine) ->
         query.lookup_release(engine, "Bjork", "Homogenic"),
         query.lookup_track(engine, "New Order", "Blue Monday"),
     )
+
+
+def test_name_variations_are_searched_too(engine: sa.Engine, pg_url: str) -> None:
+    with psycopg.connect(conninfo(pg_url)) as conn:
+        conn.execute("INSERT INTO artist_name_variation (artist_id, name) VALUES (5, 'Radiohed')")
+    found = query.search_artists(engine, "radiohead")
+    assert [(m.name, m.via, m.artist_id) for m in found] == [
+        ("Radiohead", "credit", None),
+        ("Radiohed", "variation", 5),
+    ]
+
+
+def test_negative_cache_remembers_until_the_ttl(engine: sa.Engine, pg_url: str) -> None:
+    assert not query.is_known_missing(engine, "The Beatles", "Unreleased Song")
+    query.remember_missing(engine, "Beatles, The", "Unreleased Song (Remastered)")
+    # the same normalized request, however it is spelled
+    assert query.is_known_missing(engine, "the beatles", "unreleased song")
+    assert not query.is_known_missing(
+        engine, "the beatles", "unreleased song", artist_as_keyword=True
+    )
+    query.remember_missing(engine, "Nobody", None, ttl_seconds=60)
+    with psycopg.connect(conninfo(pg_url)) as conn:
+        conn.execute(
+            "UPDATE lookup_negative SET attempted_at = now() - interval '2 minutes'"
+            " WHERE artist = 'Nobody'"
+        )
+    assert not query.is_known_missing(engine, "Nobody")  # expired
+    assert query.purge_expired(engine) == 1
+    assert query.forget_missing(engine, "The Beatles", "Unreleased Song") is True
+    assert not query.is_known_missing(engine, "The Beatles", "Unreleased Song")
+    assert query.forget_missing(engine, "The Beatles", "Unreleased Song") is False
+    with pytest.raises(InputError):
+        query.remember_missing(engine, " ", None)
+    with pytest.raises(InputError):
+        query.remember_missing(engine, "x", "y", ttl_seconds=0)

@@ -65,7 +65,8 @@ FROM release_track t JOIN release r ON r.id = t.release_id
 LEFT JOIN (
     SELECT release_id, track_sequence,
            max(similarity({FOLD.format("artist_name")}, {FOLD.format(":artist")})) AS s
-    FROM release_track_artist WHERE {FOLD.format("artist_name")} % {FOLD.format(":artist")}
+    FROM release_track_artist
+    WHERE extra = 0 AND {FOLD.format("artist_name")} % {FOLD.format(":artist")}
     GROUP BY release_id, track_sequence
 ) ot ON ot.release_id = t.release_id AND ot.track_sequence = t.sequence
 LEFT JOIN ({CREDITED}) c ON c.release_id = t.release_id
@@ -126,6 +127,7 @@ def _samples(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
                 " UNION SELECT t.release_id, t.sequence, ta.artist_name, t.title"
                 " FROM release_track t JOIN release_track_artist ta"
                 " ON ta.release_id = t.release_id AND ta.track_sequence = t.sequence"
+                " AND ta.extra = 0"
                 " ORDER BY 1, 2, 3"
             )
         ).all()
