@@ -2,9 +2,9 @@
 
 `search_artists` runs the contract's predicate on three name sets, each on its own trigram
 index: the distinct folded main-artist names (`lookup_artist_name`), the aliases
-(`artist_alias`) and the name variations (`artist_name_variation`) of credited artists. Autocomplete matches the folded prefix
-(case and accents ignored) with a btree range, so it stays an index scan however the plan
-is cached.
+(`artist_alias`) and the name variations (`artist_name_variation`) of credited artists.
+Autocomplete matches the folded prefix (case and accents ignored) with a btree range, so it
+stays an index scan however the plan is cached.
 """
 
 from __future__ import annotations
