@@ -59,12 +59,9 @@ def lookup_release(
 ) -> ReleaseLookup:
     """Releases by main artist and title: exact keys first, else `search_releases`."""
     params = _inputs(artist, title, limit, "lookup_release")
-    with session(bind, threshold, timeout) as conn:
-        rows = conn.execute(releases_stmt(True, True, exact=True), params).all()
-        if rows:
-            return ReleaseLookup(True, release_matches(rows))
-        rows = conn.execute(releases_stmt(True, True), params).all()
-    return ReleaseLookup(False, release_matches(rows))
+    stmts = (releases_stmt(True, True, exact=True), releases_stmt(True, True))
+    exact, rows = _exact_first(bind, stmts, params, threshold, timeout)
+    return ReleaseLookup(exact, release_matches(rows))
 
 
 def lookup_track(
@@ -79,9 +76,22 @@ def lookup_track(
     """Tracks by artist (track or main artist) and title: exact keys first, else
     `search_tracks`."""
     params = _inputs(artist, title, limit, "lookup_track")
+    stmts = (tracks_stmt(True, exact=True), tracks_stmt(True))
+    exact, rows = _exact_first(bind, stmts, params, threshold, timeout)
+    return TrackLookup(exact, track_matches(rows))
+
+
+def _exact_first(
+    bind: Bind,
+    stmts: tuple[Any, Any],
+    params: dict[str, Any],
+    threshold: float | None,
+    timeout: float | None,
+) -> tuple[bool, list[Any]]:
+    """(True, rows of the exact statement) if it has any, else (False, the fuzzy one's),
+    in one transaction."""
     with session(bind, threshold, timeout) as conn:
-        rows = conn.execute(tracks_stmt(True, exact=True), params).all()
+        rows = list(conn.execute(stmts[0], params).all())
         if rows:
-            return TrackLookup(True, track_matches(rows))
-        rows = conn.execute(tracks_stmt(True), params).all()
-    return TrackLookup(False, track_matches(rows))
+            return True, rows
+        return False, list(conn.execute(stmts[1], params).all())

@@ -75,8 +75,7 @@ def is_known_missing(
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> bool:
     """True while a remembered miss for this request has not expired."""
-    with session(bind, timeout=timeout) as conn:
-        return bool(conn.scalar(_KNOWN, _params(artist, track, artist_as_keyword)))
+    return bool(_on_key(bind, _KNOWN, _params(artist, track, artist_as_keyword), timeout))
 
 
 def forget_missing(
@@ -88,8 +87,16 @@ def forget_missing(
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> bool:
     """Drop the remembered miss (the release was found after all); True if there was one."""
+    return bool(_on_key(bind, _FORGET, _params(artist, track, artist_as_keyword), timeout))
+
+
+def _on_key(
+    bind: Bind, statement: sa.TextClause, params: dict[str, object], timeout: float | None
+) -> object:
+    """The statement's one value (a SELECT) or its row count (a DELETE)."""
     with session(bind, timeout=timeout) as conn:
-        return conn.execute(_FORGET, _params(artist, track, artist_as_keyword)).rowcount > 0
+        result = conn.execute(statement, params)
+        return result.scalar() if result.returns_rows else result.rowcount
 
 
 def purge_expired(bind: Bind, *, timeout: float | None = DEFAULT_TIMEOUT) -> int:
