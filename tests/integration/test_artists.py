@@ -96,3 +96,24 @@ def test_negative_cache_remembers_until_the_ttl(engine: sa.Engine, pg_url: str) 
         query.remember_missing(engine, " ", None)
     with pytest.raises(InputError):
         query.remember_missing(engine, "x", "y", ttl_seconds=0)
+
+
+def test_get_release_brings_genres_styles_and_writers(engine: sa.Engine, pg_url: str) -> None:
+    with psycopg.connect(conninfo(pg_url)) as conn:
+        conn.execute("INSERT INTO release_genre VALUES (3, 'Electronic'), (3, 'Rock')")
+        conn.execute("INSERT INTO release_style VALUES (3, 'Synth-pop')")
+        conn.execute(
+            "INSERT INTO release_track_artist (release_id, track_sequence, artist_name, extra,"
+            " role) VALUES (3, 2, 'Bernard Sumner', 1, 'Written-By'),"
+            " (3, 2, 'Arthur Baker', 1, 'Producer'), (3, 2, 'Gillian Gilbert', 1, 'Lyrics By')"
+        )
+    sent: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
+    found = query.get_release(engine, 3)
+    assert found is not None
+    assert len([s for s in sent if s.lstrip().upper().startswith("SELECT")]) == 2  # settings + it
+    assert (found.genres, found.styles) == (("Electronic", "Rock"), ("Synth-pop",))
+    blue_monday = found.tracks[1]
+    assert blue_monday.title == "Blue Monday" and blue_monday.artists == ()
+    assert blue_monday.writers == ("Bernard Sumner", "Gillian Gilbert")
+    assert found.tracks[0].writers == ()
