@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from discogs_cache.db import connect, database_errors
+
 BULK_SETTING = "discogs_cache.bulk_lookup"
 """While 'on' (transaction-local), the lookup triggers do nothing: a bulk step rebuilds."""
 
@@ -134,3 +136,9 @@ def check(conn: psycopg.Connection) -> dict[str, tuple[int, int]]:
         assert row is not None
         result[d.table] = (int(row[0]), int(row[1]))
     return result
+
+
+def check_database(url: str) -> dict[str, tuple[int, int]]:
+    """`check` on the cache at `url` (read-only)."""
+    with database_errors(url, "cannot check the lookup tables"), connect(url) as conn:
+        return check(conn)

@@ -110,3 +110,20 @@ def test_find_says_exact_or_fuzzy(cache_url: str) -> None:
     assert code == 0 and out.startswith("match: fuzzy\n") and "Homogenic" in out
     code, out, _ = lookup(cache_url, "find", "--tracks", "New Order", "blue monday", "--json")
     assert code == 0 and '"exact": true' in out
+
+
+def test_status_check_proves_the_lookup_tables_and_flags_a_drift(cache_url: str) -> None:
+    import psycopg
+
+    from discogs_cache.db import conninfo
+
+    result = run_cli("status", "--check", "--database-url", cache_url, timeout=120)
+    assert result.returncode == 0 and "lookup tables: equal to a rebuild" in result.stdout
+    with psycopg.connect(conninfo(cache_url)) as conn:
+        conn.execute("SET discogs_cache.bulk_lookup = on")  # a write that skips the triggers
+        conn.execute("DELETE FROM track_key WHERE release_id = 3")
+    result = run_cli("status", "--check", "--database-url", cache_url, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: derived lookup tables differ from a rebuild: track_key 3 missing / 0 extra\n"
+    )
