@@ -114,11 +114,17 @@ def release(release_id: int, timeout: float, database_url: str | None, as_json: 
         ("country", found.country),
         ("master", found.master_id),
         ("artwork", found.artwork_url),
+        ("genres", _names(found.genres)),
+        ("styles", _names(found.styles)),
     ]
     click.echo("\n".join(f"{k + ':':9} {'' if v is None else v}" for k, v in facts))
     click.echo()
-    rows = [(t.sequence, t.position, t.title, t.duration, _names(t.artists)) for t in found.tracks]
-    click.echo(format_table(["#", "position", "title", "duration", "track artists"], rows))
+    rows = [
+        (t.sequence, t.position, t.title, t.duration, _names(t.artists), _names(t.writers))
+        for t in found.tracks
+    ]
+    headers = ["#", "position", "title", "duration", "track artists", "writers"]
+    click.echo(format_table(headers, rows))
 
 
 @lookup.command(context_settings=CONTEXT_SETTINGS)

@@ -39,7 +39,9 @@ def test_release_table_and_json(cache_url: str) -> None:
         "title": "Blue Monday",
         "duration": "3:00",
         "artists": ["New Order"],
+        "writers": [],
     }
+    assert (data["genres"], data["styles"]) == ([], [])
 
 
 def test_missing_release_is_one_line_and_exit_1(cache_url: str) -> None:
