@@ -6,7 +6,12 @@ import json
 
 import click
 
-from discogs_cache.cli._common import CONTEXT_SETTINGS, database_url_option, resolve_url
+from discogs_cache.cli._common import (
+    CONTEXT_SETTINGS,
+    database_url_option,
+    quiet_option,
+    resolve_url,
+)
 from discogs_cache.errors import CacheError
 from discogs_cache.lookup_tables import check_database
 from discogs_cache.progress import format_table, human_bytes
@@ -21,6 +26,7 @@ from discogs_cache.status import CacheStatus, cache_status
     is_flag=True,
     help="Also prove the derived lookup tables equal a rebuild (exit 1 if they do not).",
 )
+@quiet_option
 def status(database_url: str | None, as_json: bool, check: bool) -> None:
     """Show what the cache holds (read-only)."""
     url = resolve_url(database_url)
