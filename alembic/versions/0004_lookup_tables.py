@@ -80,6 +80,34 @@ $$
 """normalize.strip_accents then lower(): NFKD without combining marks (f_unaccent maps
 more, e.g. "ø" -> "o", so it cannot be the keys' first step)."""
 
+INITIALS = r"""
+CREATE OR REPLACE FUNCTION public.lookup_initials(text_in text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT AS $$
+DECLARE
+    p constant text := '(?<![[:alnum:]])(?:[[:alpha:]]\.\s*)+[[:alpha:]]'
+        '(?:\.(?![[:alnum:]])|(?![[:alnum:]]|\.))';
+    t text := text_in;
+    pos integer := 1;
+    s integer;
+    m text;
+    r text;
+BEGIN
+    -- normalize._collapse_initials: "a.d." = "a. d." = "ad"
+    IF strpos(t, '.') = 0 THEN
+        RETURN t;
+    END IF;
+    LOOP
+        s := regexp_instr(t, p, pos);
+        EXIT WHEN s = 0;
+        m := regexp_substr(t, p, pos);
+        r := replace(replace(m, '.', ''), ' ', '');
+        t := left(t, s - 1) || r || substr(t, s + length(m));
+        pos := s + length(r);
+    END LOOP;
+    RETURN t;
+END $$
+"""
+
 ARTIST_KEY = r"""
 CREATE OR REPLACE FUNCTION public.lookup_artist_key(name text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT AS $$
@@ -90,6 +118,7 @@ BEGIN
     t := btrim(t, ' ');
     -- trailing Discogs " (n)" and catalog " [...]", repeatedly
     t := btrim(regexp_replace(t, '(\s*(\(\d+\)|\[[^]]*\]))+$', ''), ' ');
+    t := public.lookup_initials(t);
     m := regexp_match(t, '^(.+?),\s*(the|los|las|les|la|le|el|die|der|das)$');
     IF m IS NOT NULL THEN
         t := m[2] || ' ' || m[1];
@@ -121,6 +150,7 @@ BEGIN
         EXIT WHEN s = t OR s = '';
         t := s;
     END LOOP;
+    t := public.lookup_initials(t);
     t := regexp_replace(t, '\s*&\s*', ' and ', 'g');
     t := regexp_replace(t, '[''‘’`´]', '', 'g');
     RETURN btrim(regexp_replace(t, '\s+', ' ', 'g'), ' ');
@@ -246,6 +276,7 @@ def _release_fk(table: str) -> sa.ForeignKeyConstraint:
 
 def upgrade() -> None:
     _execute(FOLD.replace("COMBINING", "".join(COMBINING)))
+    _execute(INITIALS)
     for ddl in (ARTIST_KEY, TITLE_KEY):
         _execute(ddl)
     op.create_table(
@@ -338,5 +369,6 @@ def downgrade() -> None:
         "lookup_title_key(text)",
         "lookup_artist_key(text)",
         "lookup_fold(text)",
+        "lookup_initials(text)",
     ):
         op.execute(f"DROP FUNCTION IF EXISTS public.{function}")
