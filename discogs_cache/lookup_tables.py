@@ -1,4 +1,4 @@
-"""The derived lookup tables (migration 0004): how they are computed, rebuilt and checked.
+"""The derived lookup tables (migration 0006): how they are computed, rebuilt and checked.
 
 `release_key`, `track_key` and `lookup_artist_name` are functions of the release tables.
 Plain-SQL writes keep them true through the migration's statement triggers; bulk steps turn

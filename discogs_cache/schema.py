@@ -37,7 +37,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import TIMESTAMP
+from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, TIMESTAMP
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAME_MAX = 500
@@ -345,7 +345,7 @@ class ReleaseKey(Base):
 
     Keys are `lookup_artist_key` / `lookup_title_key` (SQL twins of `normalize.artist_key`
     and `normalize_title`); `artist_folded` is lower(f_unaccent(artist_name)), the form the
-    contract's trigram predicate compares. Kept by triggers (migration 0004), built by the
+    contract's trigram predicate compares. Kept by triggers (migration 0006), built by the
     load; never write it directly.
     """
 
@@ -408,6 +408,26 @@ TITLE_PREFIX_INDEX = Index(
 DERIVED_TABLES = ("release_key", "track_key", "lookup_artist_name")
 """Tables computed from the others (`lookup_tables`): the load builds them last."""
 
+
+class DiscogsRateLimit(Base):
+    """The Discogs request budget of one token, shared by every process using it.
+
+    Not a release table (not in ALL_TABLES): a refresh leaves it alone. `key` is a hash of
+    the token, never the token; `stamps` the epoch seconds of the requests booked in the
+    current window. Only `discogs_cache.ratelimit` reads and writes it.
+    """
+
+    __tablename__ = "discogs_rate_limit"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    stamps: Mapped[list[float]] = mapped_column(
+        ARRAY(DOUBLE_PRECISION), nullable=False, server_default=text("'{}'")
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        TIMESTAMP(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
 TRIGRAM_INDEXES = (
     trigram_index("ix_release_title_trgm", Release.title),
     trigram_index("ix_release_artist_artist_name_trgm", ReleaseArtist.artist_name),
@@ -436,6 +456,7 @@ __all__ = [
     "ArtistUrl",
     "Base",
     "CacheMetadata",
+    "DiscogsRateLimit",
     "LookupArtistName",
     "LookupNegative",
     "Release",

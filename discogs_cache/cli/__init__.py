@@ -27,6 +27,7 @@ _COMMANDS = {
     "status": ("status", "status"),
     "run": ("run", "run"),
     "lookup": ("lookup", "lookup"),
+    "artwork": ("artwork", "artwork"),
 }
 
 

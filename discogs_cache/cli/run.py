@@ -66,6 +66,17 @@ Exit codes: 0 done, 2 bad input/usage, 3 database error, 75 another run holds th
     help="Also write the final summary as JSON to this file.",
 )
 @click.option("--workers", type=int, default=None, help="Converter processes (default: cores).")
+@click.option(
+    "--artwork",
+    is_flag=True,
+    help="Then top up missing artwork from the Discogs API ($DISCOGS_TOKEN; see `artwork`).",
+)
+@click.option(
+    "--artwork-rate",
+    type=click.IntRange(min=1),
+    metavar="PER_MINUTE",
+    help="Requests per minute for --artwork (default: 55 with a token, 25 without).",
+)
 @quiet_option
 def run(
     xml: Path | None,
@@ -83,6 +94,8 @@ def run(
     state_file: Path,
     summary_json: Path | None,
     workers: int | None,
+    artwork: bool,
+    artwork_rate: int | None,
 ) -> None:
     """Run the whole pipeline: a Discogs dump (or its CSVs) to a pruned, indexed cache."""
     from discogs_cache.pipeline.run import run as run_pipeline
@@ -102,6 +115,8 @@ def run(
         resume=resume,
         state_file=state_file,
         workers=workers,
+        artwork=artwork,
+        artwork_rate=artwork_rate,
     )
     try:
         check_options(options)  # before resolving: a usage error never starts a server
@@ -113,3 +128,7 @@ def run(
     click.echo(summary.format())
     if summary_json is not None:
         summary_json.write_text(json.dumps(summary.to_json(), indent=2) + "\n", encoding="utf-8")
+    if options.artwork:  # after the publish, with the run's lock released: never delays it
+        from discogs_cache.pipeline.artwork import top_up_after_run
+
+        click.echo(top_up_after_run(options).format())

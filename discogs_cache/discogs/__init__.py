@@ -1,12 +1,19 @@
 """Talking to Discogs: the HTTP client, request pacing, artwork top-up, dump download."""
 
+from discogs_cache.discogs.api import DiscogsAPI, Fetched, TokenRejected
+from discogs_cache.discogs.artwork import TopUpOptions, TopUpSummary, top_up, top_up_locked
 from discogs_cache.discogs.bucket import find_dump, list_objects, parse_checksums, parse_listing
 from discogs_cache.discogs.download import DownloadSummary, download
 from discogs_cache.discogs.http import USER_AGENT, http_errors, make_client, safe_url
 
 __all__ = [
     "USER_AGENT",
+    "DiscogsAPI",
     "DownloadSummary",
+    "Fetched",
+    "TokenRejected",
+    "TopUpOptions",
+    "TopUpSummary",
     "download",
     "find_dump",
     "http_errors",
@@ -15,4 +22,6 @@ __all__ = [
     "parse_checksums",
     "parse_listing",
     "safe_url",
+    "top_up",
+    "top_up_locked",
 ]

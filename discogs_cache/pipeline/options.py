@@ -38,6 +38,8 @@ class RunOptions:
     resume: bool = False
     state_file: Path = DEFAULT_STATE_FILE
     workers: int | None = None
+    artwork: bool = False
+    artwork_rate: int | None = None
 
     @property
     def mode(self) -> str:
@@ -111,6 +113,8 @@ def check_options(o: RunOptions) -> None:
         raise UsageError("--keep-csv must not be inside the --xml directory")
     if o.workers is not None and o.workers < 1:
         raise UsageError("--workers must be at least 1")
+    if o.artwork_rate is not None and not o.artwork:
+        raise UsageError("--artwork-rate paces the artwork top-up: it needs --artwork")
 
 
 def _check_urls(o: RunOptions) -> None:

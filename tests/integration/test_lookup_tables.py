@@ -163,12 +163,12 @@ def test_prune_and_copy_to_trim_them(
 def test_upgrade_derives_existing_rows_and_downgrade_removes_everything(
     empty_pg_url: str,
 ) -> None:
-    migrate.upgrade(empty_pg_url, "0003")
+    migrate.upgrade(empty_pg_url, "0005")
     fill_cache(empty_pg_url)
-    migrate.upgrade(empty_pg_url, "0004")
+    migrate.upgrade(empty_pg_url, "0006")
     assert check(empty_pg_url) == CLEAN
     assert migrate.check(empty_pg_url) == []
-    migrate.downgrade(empty_pg_url, "0003")
+    migrate.downgrade(empty_pg_url, "0005")
     with psycopg.connect(conninfo(empty_pg_url)) as conn:
         leftovers = conn.execute(
             "SELECT count(*) FROM pg_class WHERE relname IN"

@@ -63,7 +63,11 @@ def test_lookup_negative_is_never_loaded_or_swapped() -> None:
     assert "lookup_negative" in schema.metadata.tables
     assert "lookup_negative" not in schema.ALL_TABLES
     assert set(schema.ARTIST_TABLES) <= set(schema.ALL_TABLES)
-    assert set(schema.metadata.tables) == {*schema.ALL_TABLES, "lookup_negative"}
+    assert set(schema.metadata.tables) == {
+        *schema.ALL_TABLES,
+        "lookup_negative",
+        "discogs_rate_limit",
+    }
 
 
 def test_artwork_partial_index() -> None:
