@@ -1,7 +1,7 @@
 """Exact-key lookups: the normalized (artist, title) keys first, the fuzzy search on a miss.
 
 Most requests are a near-exact artist and title. `release_key` / `track_key` (migration
-0004) map the keys of `normalize.artist_key` / `normalize_title` (their SQL twins
+0006) map the keys of `normalize.artist_key` / `normalize_title` (their SQL twins
 `lookup_artist_key` / `lookup_title_key`) to releases and tracks, so such a request is a
 btree probe. A hit returns the rows the contract's reference search returns for the same
 input *among the key's releases* (same predicate and threshold, same score, same order):
