@@ -13,7 +13,8 @@ API on one Engine (as a service would). Baselines, same run, same engine: `SELEC
 round trip) and a primary-key SELECT of one release title (the cheapest real lookup); per
 search, its "floor": the contract's `%` predicates alone on the same inputs (count(*) of
 the rows they accept, see trigram_floors), which any exact implementation pays.
-Target (issue 9): p50 <= 5 ms and p95 <= 20 ms for every lookup.
+Target (issues 9, 21): p50 <= 5 ms and p95 <= 20 ms for every lookup; exact-key hits of
+lookup_release / lookup_track (verbatim artist and title of a sampled row) p50 <= 1 ms.
 Usage: python benchmarks/bench_query.py [--releases N] [--calls N]
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import itertools
 import random
 import re
 import shutil
@@ -70,10 +72,11 @@ def real_vocabulary_csvs(source: Path) -> Path:
             counts.update(WORD.findall(element.text or ""))
             element.clear()
     words, weights = zip(*sorted(counts.items()))
+    cum = list(itertools.accumulate(weights))  # what choices() would recompute per call
     rng = random.Random(SEED)
 
     def title() -> str:
-        return " ".join(rng.choices(words, weights, k=rng.choice((1, 2, 2, 3, 3, 4, 5))))
+        return " ".join(rng.choices(words, cum_weights=cum, k=rng.choice((1, 2, 2, 3, 3, 4, 5))))
 
     for path in source.glob("*.csv"):
         if path.stem not in ("release", "release_track"):
@@ -130,6 +133,8 @@ def inputs(engine: sa.Engine, count: int, rng: random.Random) -> dict[str, list[
         return typo(text, rng) if rng.random() < 0.5 else text
 
     return {
+        "exact": [(p[2], p[1]) for p in picks],
+        "exact_tracks": [(t[2], t[1]) for t in track_picks],
         "ids": [p[0] for p in picks],
         "titles": [maybe(p[1]) for p in picks],
         "artists": [maybe(p[2]) for p in picks],
@@ -154,6 +159,15 @@ FLOOR_PREDICATES = {
         ("release_artist", "artist_name", "artist"),
     ),
     "artwork_url": (("release_artist", "artist_name", "artist"), ("release", "title", "title")),
+    "lookup_release (exact first)": (
+        ("release_artist", "artist_name", "artist"),
+        ("release", "title", "title"),
+    ),
+    "lookup_track (exact first)": (
+        ("release_track", "title", "title"),
+        ("release_track_artist", "artist_name", "artist"),
+        ("release_artist", "artist_name", "artist"),
+    ),
 }
 
 
@@ -169,6 +183,10 @@ def trigram_floors(
     track_inputs = {
         "search_tracks(title)": lambda i: {"title": data["tracks"][i][1]},
         "search_tracks(title, artist)": lambda i: {
+            "title": data["tracks"][i][1],
+            "artist": data["tracks"][i][2],
+        },
+        "lookup_track (exact first)": lambda i: {
             "title": data["tracks"][i][1],
             "artist": data["tracks"][i][2],
         },
@@ -216,6 +234,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--vocabulary", choices=("real", "synth"), default="real")
     parser.add_argument("--threshold", type=float, default=None, help="pg_trgm threshold")
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="per-call statement timeout, seconds"
+    )
     args = parser.parse_args()
     progress.set_quiet(True)
     csv_dir = csv_dir_for(args.releases)
@@ -234,7 +255,7 @@ def main() -> None:
         print(f"# server: {server_settings(url)}; {args.calls} calls per lookup, p50/p95 in ms")
         data = inputs(engine, args.calls, random.Random(SEED))
         ids, titles, artists, tracks = data["ids"], data["titles"], data["artists"], data["tracks"]
-        th = args.threshold
+        th, tm = args.threshold, args.timeout
         print(f"# similarity threshold: {th if th is not None else 'server default (0.3)'}")
 
         def select_1(i: int) -> object:
@@ -248,24 +269,43 @@ def main() -> None:
                 )
 
         lookups: dict[str, Callable[[int], object]] = {
-            "get_release": lambda i: query.get_release(engine, ids[i]),
+            "get_release": lambda i: query.get_release(engine, ids[i], timeout=tm),
             "search_releases(artist)": lambda i: query.search_releases(
-                engine, artist=artists[i], threshold=th
+                engine, artist=artists[i], threshold=th, timeout=tm
             ),
             "search_releases(title)": lambda i: query.search_releases(
-                engine, title=titles[i], threshold=th
+                engine, title=titles[i], threshold=th, timeout=tm
             ),
             "search_releases(artist, title)": lambda i: query.search_releases(
-                engine, artist=artists[i], title=titles[i], threshold=th
+                engine, artist=artists[i], title=titles[i], threshold=th, timeout=tm
             ),
             "search_tracks(title)": lambda i: query.search_tracks(
-                engine, tracks[i][1], threshold=th
+                engine, tracks[i][1], threshold=th, timeout=tm
             ),
             "search_tracks(title, artist)": lambda i: query.search_tracks(
-                engine, tracks[i][1], artist=tracks[i][2], threshold=th
+                engine, tracks[i][1], artist=tracks[i][2], threshold=th, timeout=tm
             ),
-            "validate_track": lambda i: query.validate_track(engine, tracks[i][0], tracks[i][1]),
-            "artwork_url": lambda i: query.artwork_url(engine, artists[i], titles[i], threshold=th),
+            "validate_track": lambda i: query.validate_track(
+                engine, tracks[i][0], tracks[i][1], timeout=tm
+            ),
+            "artwork_url": lambda i: query.artwork_url(
+                engine, artists[i], titles[i], threshold=th, timeout=tm
+            ),
+            "lookup_release (exact first)": lambda i: query.lookup_release(
+                engine, artists[i], titles[i], threshold=th, timeout=tm
+            ),
+            "lookup_track (exact first)": lambda i: query.lookup_track(
+                engine, tracks[i][2], tracks[i][1], threshold=th, timeout=tm
+            ),
+        }
+        exact, exact_tracks = data["exact"], data["exact_tracks"]
+        hits: dict[str, Callable[[int], object]] = {
+            "lookup_release exact-key hit": lambda i: query.lookup_release(
+                engine, *exact[i], threshold=th, timeout=tm
+            ),
+            "lookup_track exact-key hit": lambda i: query.lookup_track(
+                engine, *exact_tracks[i], threshold=th, timeout=tm
+            ),
         }
         base_p50, base_p95 = measure(select_1, args.calls)
         pk_p50, pk_p95 = measure(pk_title, args.calls)
@@ -286,6 +326,17 @@ def main() -> None:
                 f50, f95 = measure(floors[name], args.calls)
                 print(f"  floor, its trigram predicates alone: p50 {f50:.2f} ms  p95 {f95:.2f} ms")
                 ratio(f"{name} p50 / floor p50", p50, f50)
+        for name, call in hits.items():
+            found = sum(bool(getattr(call(i), "exact", False)) for i in range(args.calls))
+            p50, p95 = measure(call, args.calls)
+            ok = p50 <= 1
+            missed += [] if ok else [name]
+            print(
+                f"{name} ({found}/{args.calls} exact): p50 {p50:.2f} ms  p95 {p95:.2f} ms  "
+                f"(target p50 <= 1: {'OK' if ok else 'MISSED'})"
+            )
+            ratio(f"{name} p50 / primary-key p50", p50, pk_p50)
+            ratio(f"{name} p50 / SELECT 1 p50", p50, base_p50)
         engine.dispose()
     print(f"targets: {'all met' if not missed else 'MISSED by ' + ', '.join(missed)}")
 

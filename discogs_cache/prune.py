@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from discogs_cache import faults, migrate, progress, schema
+from discogs_cache import faults, lookup_tables, migrate, progress, schema
 from discogs_cache.db import connect, conninfo, database_errors, describe
 from discogs_cache.errors import InputError
 from discogs_cache.index import build_indexes, drop_secondary_indexes
@@ -200,7 +200,8 @@ def copy_to(source_url: str, target_url: str, classification: Classification) ->
             )
         drop_secondary_indexes(dst)
         _merge_triggers(dst, enable=False)  # the rows are the source's: unique already
-        for table in schema.ALL_TABLES:
+        lookup_tables.bulk(dst)  # the derived rows are copied too; only the names recounted
+        for table in (t for t in schema.ALL_TABLES if t != "lookup_artist_name"):
             target_copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
                 sql.Identifier(table), _columns(table)
             )
@@ -215,6 +216,7 @@ def copy_to(source_url: str, target_url: str, classification: Classification) ->
             ).fetchone()
             summary.rows[table] = int(count[0]) if count else 0
             progress.note(f"copy-to: {table} {summary.rows[table]:,} rows")
+        summary.rows["lookup_artist_name"] = lookup_tables.recount_names(dst)
         _merge_triggers(dst, enable=True)
         dst.commit()
         src.rollback()

@@ -64,8 +64,11 @@ CACHE_TABLES = (
     "release_style",
     "release_video",
     "cache_metadata",
+    "release_key",
+    "track_key",
 )
-"""Every release table of the cache, parents first (children cascade from `release`)."""
+"""Every release table of the cache, parents first (children cascade from `release`);
+the last two are derived (`lookup_tables`), so prune's swap trims them like the others."""
 
 
 def trigram_index(name: str, column: Any) -> Index:
@@ -331,9 +334,79 @@ ARTIST_TABLES = ("artist", "artist_alias", "artist_name_variation", "artist_memb
 """The artist tables, keyed by artist id (no foreign key: a CSV directory may bring
 aliases without artists)."""
 
-ALL_TABLES = (*CACHE_TABLES, *ARTIST_TABLES)
-"""Every table a load builds and swaps: the release tables plus the artist tables.
-`lookup_negative` is not one of them (consumers' data; the refresh keeps it)."""
+ALL_TABLES = (*CACHE_TABLES, *ARTIST_TABLES, "lookup_artist_name")
+"""Every table a load builds and swaps: the release tables plus the artist tables and the
+derived distinct names. `lookup_negative` is not one of them (consumers' data; the refresh
+keeps it)."""
+
+
+class ReleaseKey(Base):
+    """Derived: one row per main credit, (artist key, title key) -> release (exact lookups).
+
+    Keys are `lookup_artist_key` / `lookup_title_key` (SQL twins of `normalize.artist_key`
+    and `normalize_title`); `artist_folded` is lower(f_unaccent(artist_name)), the form the
+    contract's trigram predicate compares. Kept by triggers (migration 0006), built by the
+    load; never write it directly.
+    """
+
+    __tablename__ = "release_key"
+
+    release_id: Mapped[int] = mapped_column(Integer, _release_fk(), primary_key=True)
+    artist_name: Mapped[str] = mapped_column(String(NAME_MAX), primary_key=True)
+    artist_folded: Mapped[str] = mapped_column(Text, nullable=False)
+    artist_key: Mapped[str] = mapped_column(Text, nullable=False)
+    title_key: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (
+        Index("ix_release_key_keys", "artist_key", "title_key"),
+        Index("ix_release_key_artist_folded", "artist_folded"),
+    )
+
+
+class TrackKey(Base):
+    """Derived: (artist key, track title key) -> (release, sequence), one row per artist of
+    the track (its release's main artists and its own track artists)."""
+
+    __tablename__ = "track_key"
+
+    release_id: Mapped[int] = mapped_column(Integer, _release_fk(), primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    artist_name: Mapped[str] = mapped_column(String(NAME_MAX), primary_key=True)
+    artist_key: Mapped[str] = mapped_column(Text, nullable=False)
+    title_key: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (Index("ix_track_key_keys", "artist_key", "title_key"),)
+
+
+class LookupArtistName(Base):
+    """Derived: each distinct `release_key.artist_folded` once, `refs` = its row count, with
+    its own trigram index: the fuzzy artist search scans these instead of every credit."""
+
+    __tablename__ = "lookup_artist_name"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    refs: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __table_args__ = (
+        Index(
+            "ix_lookup_artist_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
+        Index("ix_lookup_artist_name_prefix", "name", postgresql_ops={"name": "text_pattern_ops"}),
+    )
+
+
+TITLE_PREFIX_INDEX = Index(
+    "ix_release_title_prefix",
+    func.lower(func.f_unaccent(Release.title)).label("expr"),
+    postgresql_ops={"expr": "text_pattern_ops"},
+)
+"""Prefix autocomplete on release titles (`query.complete_titles`)."""
+
+DERIVED_TABLES = ("release_key", "track_key", "lookup_artist_name")
+"""Tables computed from the others (`lookup_tables`): the load builds them last."""
 
 
 class DiscogsRateLimit(Base):
@@ -360,6 +433,7 @@ TRIGRAM_INDEXES = (
     trigram_index("ix_release_artist_artist_name_trgm", ReleaseArtist.artist_name),
     trigram_index("ix_release_track_title_trgm", ReleaseTrack.title),
     trigram_index("ix_release_track_artist_artist_name_trgm", ReleaseTrackArtist.artist_name),
+    trigram_index("ix_artist_alias_alias_name_trgm", ArtistAlias.alias_name),
     trigram_index("ix_artist_name_trgm", Artist.name),
     trigram_index("ix_artist_name_variation_name_trgm", ArtistNameVariation.name),
 )
@@ -371,6 +445,7 @@ __all__ = [
     "ARTIST_TABLES",
     "CACHE_TABLES",
     "CATNO_MAX",
+    "DERIVED_TABLES",
     "MERGE_TRIGGERS",
     "NAME_MAX",
     "TRIGRAM_INDEXES",
@@ -382,14 +457,17 @@ __all__ = [
     "Base",
     "CacheMetadata",
     "DiscogsRateLimit",
+    "LookupArtistName",
     "LookupNegative",
     "Release",
     "ReleaseArtist",
     "ReleaseGenre",
+    "ReleaseKey",
     "ReleaseLabel",
     "ReleaseStyle",
     "ReleaseTrack",
     "ReleaseTrackArtist",
     "ReleaseVideo",
+    "TrackKey",
     "metadata",
 ]

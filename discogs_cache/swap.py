@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from discogs_cache import progress
+from discogs_cache import lookup_tables, progress
 from discogs_cache.errors import InputError
 from discogs_cache.schema import CACHE_TABLES
 
@@ -98,6 +98,7 @@ def retain_releases(
     if not conn.autocommit:
         conn.execute("SELECT 1")  # make sure transaction() below is a savepoint, not a commit
     with conn.transaction():
+        lookup_tables.bulk(conn)  # whole releases go: their derived rows go with them
         before, kept = _count(conn, keep)
         removed = before - kept
         chosen = strategy
@@ -121,6 +122,10 @@ def retain_releases(
             rows = _delete(conn, keep)
         elif chosen == "none":
             rows = {}
+        if removed:
+            lookup_tables.recount_names(conn)  # turns the triggers back on
+        else:
+            lookup_tables.bulk(conn, on=False)
     return SwapResult(
         strategy=chosen,
         releases_before=before,

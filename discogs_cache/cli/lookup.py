@@ -32,7 +32,18 @@ def _output_options(func: F) -> F:
     return database_url_option(func)
 
 
+def _timeout_option(func: F) -> F:
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=query.DEFAULT_TIMEOUT,
+        show_default=True,
+        help="Seconds the lookup may run before the server cancels it.",
+    )(func)
+
+
 def _search_options(func: F) -> F:
+    func = _timeout_option(func)
     func = click.option(
         "--threshold",
         type=click.FloatRange(0, 1),
@@ -70,13 +81,26 @@ def _not_found(release_id: int) -> CacheError:
     return CacheError(f"release {release_id} not found")
 
 
+def _nothing(what: str, as_json: bool) -> None:
+    """A search without a hit: say so (stderr; `[]` on stdout for --json) and exit 1."""
+    if as_json:
+        click.echo("[]")
+    click.echo(f"no {what}", err=True)
+    raise SystemExit(1)
+
+
+def _query(**fields: str | None) -> str:
+    return ", ".join(f"{k} {v!r}" for k, v in fields.items() if v)
+
+
 @lookup.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("release_id", type=int)
+@_timeout_option
 @_output_options
-def release(release_id: int, database_url: str | None, as_json: bool) -> None:
+def release(release_id: int, timeout: float, database_url: str | None, as_json: bool) -> None:
     """Show release RELEASE_ID with its artists and tracklist."""
     with _engine(database_url) as engine:
-        found = query.get_release(engine, release_id)
+        found = query.get_release(engine, release_id, timeout=timeout)
     if found is None:
         raise _not_found(release_id)
     if as_json:
@@ -90,11 +114,17 @@ def release(release_id: int, database_url: str | None, as_json: bool) -> None:
         ("country", found.country),
         ("master", found.master_id),
         ("artwork", found.artwork_url),
+        ("genres", _names(found.genres)),
+        ("styles", _names(found.styles)),
     ]
     click.echo("\n".join(f"{k + ':':9} {'' if v is None else v}" for k, v in facts))
     click.echo()
-    rows = [(t.sequence, t.position, t.title, t.duration, _names(t.artists)) for t in found.tracks]
-    click.echo(format_table(["#", "position", "title", "duration", "track artists"], rows))
+    rows = [
+        (t.sequence, t.position, t.title, t.duration, _names(t.artists), _names(t.writers))
+        for t in found.tracks
+    ]
+    headers = ["#", "position", "title", "duration", "track artists", "writers"]
+    click.echo(format_table(headers, rows))
 
 
 @lookup.command(context_settings=CONTEXT_SETTINGS)
@@ -107,6 +137,7 @@ def search(
     title: str | None,
     limit: int,
     threshold: float | None,
+    timeout: float,
     database_url: str | None,
     as_json: bool,
 ) -> None:
@@ -115,8 +146,10 @@ def search(
         raise click.UsageError("give --artist, --title or both")
     with _engine(database_url) as engine:
         hits = query.search_releases(
-            engine, artist=artist, title=title, limit=limit, threshold=threshold
+            engine, artist=artist, title=title, limit=limit, threshold=threshold, timeout=timeout
         )
+    if not hits:
+        _nothing(f"release matches {_query(artist=artist, title=title)}", as_json)
     if as_json:
         _emit_json(hits)
         return
@@ -136,15 +169,24 @@ def track(
     artist: str | None,
     limit: int,
     threshold: float | None,
+    timeout: float,
     database_url: str | None,
     as_json: bool,
 ) -> None:
     """Which releases have a track called TITLE (optionally by --artist)."""
     with _engine(database_url) as engine:
-        hits = query.search_tracks(engine, title, artist=artist, limit=limit, threshold=threshold)
+        hits = query.search_tracks(
+            engine, title, artist=artist, limit=limit, threshold=threshold, timeout=timeout
+        )
+    if not hits:
+        _nothing(f"track matches {_query(title=title, artist=artist)}", as_json)
     if as_json:
         _emit_json(hits)
         return
+    click.echo(_track_table(hits))
+
+
+def _track_table(hits: list[query.TrackMatch]) -> str:
     rows = [
         (
             h.release_id,
@@ -156,7 +198,50 @@ def track(
         )
         for h in hits
     ]
-    click.echo(format_table(["release", "score", "position", "track", "artists", "release"], rows))
+    headers = ["release id", "score", "position", "track", "artists", "release title"]
+    return format_table(headers, rows)
+
+
+@lookup.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("artist")
+@click.argument("title")
+@click.option("--tracks", is_flag=True, help="TITLE is a track title (default: a release title).")
+@_search_options
+@_output_options
+def find(
+    artist: str,
+    title: str,
+    tracks: bool,
+    limit: int,
+    threshold: float | None,
+    timeout: float,
+    database_url: str | None,
+    as_json: bool,
+) -> None:
+    """ARTIST's release (or, with --tracks, track) called TITLE: exact normalized keys
+    first, the fuzzy search on a miss; `match` says which answered."""
+    options: dict[str, Any] = {"limit": limit, "threshold": threshold, "timeout": timeout}
+    with _engine(database_url) as engine:
+        found: query.ReleaseLookup | query.TrackLookup = (
+            query.lookup_track(engine, artist, title, **options)
+            if tracks
+            else query.lookup_release(engine, artist, title, **options)
+        )
+    if not found.matches:
+        what = "track" if tracks else "release"
+        _nothing(f"{what} matches {_query(artist=artist, title=title)}", as_json)
+    if as_json:
+        _emit_json(found)
+        return
+    click.echo(f"match: {'exact' if found.exact else 'fuzzy'}")
+    if isinstance(found, query.TrackLookup):
+        click.echo(_track_table(found.matches))
+        return
+    rows = [
+        (h.release_id, f"{h.score:.2f}", _names(h.artists), h.title, h.release_year)
+        for h in found.matches
+    ]
+    click.echo(format_table(["release", "score", "artists", "title", "year"], rows))
 
 
 @lookup.command(context_settings=CONTEXT_SETTINGS)

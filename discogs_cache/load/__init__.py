@@ -5,7 +5,8 @@ core): the files whose values go in as they are (release_track.csv, most of the 
 release_label, release_track_artist, artist_alias) are COPYed straight into their new
 tables, the others as-is into UNLOGGED staging tables (`staging`), starting while the
 database is still being checked and migrated; every cache table is built and keyed beside
-its live one as soon as its inputs are there (`build`, with the rules of `transform`); then
+its live one as soon as its inputs are there (`build`, with the rules of `transform`), the
+derived lookup tables last (`lookup_tables`, computed from the new tables); then
 one short transaction drops the live tables and moves the new ones in (`swapin`), with the
 secondary indexes left to `index`. Any failure stops every connection and rolls back, so
 the database is exactly as it was; the private schemas are always dropped.
@@ -34,6 +35,7 @@ from discogs_cache.load.lanes import Lanes, rank
 from discogs_cache.load.staging import SPECS, StagedFile, read_header
 from discogs_cache.load.swapin import refuse_existing, swap_in
 from discogs_cache.load.transform import CHILD_TARGETS, TableCounts
+from discogs_cache.lookup_tables import DERIVED
 from discogs_cache.schema import ALL_TABLES
 
 
@@ -209,6 +211,9 @@ def _run(b: build.Builder, admin: psycopg.Connection, summary: LoadSummary, work
                 partial(build.build_child, b, t, target.table, release.result),
             )
         futures["cache_metadata"] = after([release], lambda: build.build_metadata(b))
+        sources = [futures[t] for t in ("release", *DERIVED_FROM)]
+        for derived in DERIVED:  # the lookup tables, from the finished release tables
+            futures[derived.table] = after(sources, partial(build.build_derived, b, derived))
         # staging is done with once its readers are (a direct COPY meeting a name too long
         # for its table falls back to staging): drop it while the longest builds go on
         readers = [release] + [
@@ -241,6 +246,9 @@ def _run(b: build.Builder, admin: psycopg.Connection, summary: LoadSummary, work
     summary.tables = [results[t] for t in _ORDER if t in present]
     _report_files(summary.files)
 
+
+DERIVED_FROM = ("release_artist", "release_track", "release_track_artist")
+"""The child tables the derived lookup tables are computed from."""
 
 _THREADS = 32
 """More than the tasks of a load (a COPY per file, a builder per table, a few more)."""

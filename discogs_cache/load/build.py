@@ -45,6 +45,7 @@ from discogs_cache.load.transform import (
     load_metadata,
     load_release,
 )
+from discogs_cache.lookup_tables import Derived, fill
 
 _LIKE = (
     "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING IDENTITY "
@@ -280,6 +281,16 @@ def build_metadata(b: Builder) -> TableCounts:
         counts = TableCounts("cache_metadata", loaded=load_metadata(conn.cursor()))
         add_primary_key(b, conn, None, "cache_metadata")
         add_foreign_keys(b, conn, "cache_metadata")
+    return counts
+
+
+def build_derived(b: Builder, derived: Derived) -> TableCounts:
+    """A derived lookup table from the new release tables (all built and keyed by now)."""
+    with b.connection() as conn, b.lane(derived.table):
+        _start(conn, derived.table)
+        counts = TableCounts(derived.table, loaded=fill(conn, derived))
+        add_primary_key(b, conn, None, derived.table)
+        add_foreign_keys(b, conn, derived.table)
     return counts
 
 

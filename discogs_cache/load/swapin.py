@@ -15,6 +15,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from discogs_cache import lookup_tables
 from discogs_cache.db import describe
 from discogs_cache.errors import CacheError
 from discogs_cache.index import drop_secondary_indexes
@@ -86,7 +87,9 @@ def _restore(conn: psycopg.Connection, d: TableDDL) -> None:
 
 
 def copy_in_place(conn: psycopg.Connection, live: str, new: str, tables: tuple[str, ...]) -> None:
-    """The slow path: empty the live tables and insert the new rows, parents first."""
+    """The slow path: empty the live tables and insert the new rows, parents first (the
+    derived rows come with them: the lookup triggers stay off meanwhile)."""
+    lookup_tables.bulk(conn)
     conn.execute(
         sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(live, t) for t in tables))
     )
@@ -102,3 +105,4 @@ def copy_in_place(conn: psycopg.Connection, live: str, new: str, tables: tuple[s
                 sql.Identifier(live, table), cols, cols, sql.Identifier(new, table)
             )
         )
+    lookup_tables.bulk(conn, on=False)

@@ -9,7 +9,10 @@ that call only (SET LOCAL semantics); None keeps the server's (default 0.3).
 
 Async services: the `a*` variants take an `AsyncEngine` (`async_engine(url)`) and run the
 same code through SQLAlchemy's `run_sync`, so both flavours return identical results.
-Database errors are SQLAlchemy's; bad arguments raise `InputError`.
+Every call runs under a statement timeout (`timeout` seconds, default 2; None: the
+server's) and raises `LookupTimeout` when the server cancels it. `lookup_release` /
+`lookup_track` answer from the normalized exact keys first (`exact`). Other database errors
+are SQLAlchemy's; bad arguments raise `InputError`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from discogs_cache.db import sqlalchemy_url
-from discogs_cache.query._sql import Bind
+from discogs_cache.query._sql import DEFAULT_TIMEOUT, Bind, LookupTimeout
+from discogs_cache.query.artists import (
+    ArtistMatch,
+    complete_artists,
+    complete_titles,
+    search_artists,
+)
+from discogs_cache.query.exact import ReleaseLookup, TrackLookup, lookup_release, lookup_track
 from discogs_cache.query.lookups import (
     DEFAULT_LIMIT,
     VALIDATE_MIN_SCORE,
@@ -27,6 +37,13 @@ from discogs_cache.query.lookups import (
     search_releases,
     search_tracks,
     validate_track,
+)
+from discogs_cache.query.negative import (
+    forget_missing,
+    is_known_missing,
+    negative_key,
+    purge_expired,
+    remember_missing,
 )
 from discogs_cache.query.results import (
     ReleaseDetail,
@@ -54,8 +71,8 @@ async def _run(engine: AsyncEngine, fn: Callable[..., T], *args: Any, **kwargs: 
         return await conn.run_sync(fn, *args, **kwargs)
 
 
-async def aget_release(engine: AsyncEngine, release_id: int) -> ReleaseDetail | None:
-    return await _run(engine, get_release, release_id)
+async def aget_release(engine: AsyncEngine, *args: Any, **kwargs: Any) -> ReleaseDetail | None:
+    return await _run(engine, get_release, *args, **kwargs)
 
 
 async def asearch_releases(engine: AsyncEngine, *args: Any, **kwargs: Any) -> list[ReleaseMatch]:
@@ -70,27 +87,82 @@ async def avalidate_track(engine: AsyncEngine, *args: Any, **kwargs: Any) -> Tra
     return await _run(engine, validate_track, *args, **kwargs)
 
 
+async def alookup_release(engine: AsyncEngine, *args: Any, **kwargs: Any) -> ReleaseLookup:
+    return await _run(engine, lookup_release, *args, **kwargs)
+
+
+async def alookup_track(engine: AsyncEngine, *args: Any, **kwargs: Any) -> TrackLookup:
+    return await _run(engine, lookup_track, *args, **kwargs)
+
+
+async def asearch_artists(engine: AsyncEngine, *args: Any, **kwargs: Any) -> list[ArtistMatch]:
+    return await _run(engine, search_artists, *args, **kwargs)
+
+
+async def acomplete_artists(engine: AsyncEngine, *args: Any, **kwargs: Any) -> list[str]:
+    return await _run(engine, complete_artists, *args, **kwargs)
+
+
+async def acomplete_titles(engine: AsyncEngine, *args: Any, **kwargs: Any) -> list[str]:
+    return await _run(engine, complete_titles, *args, **kwargs)
+
+
+async def aremember_missing(engine: AsyncEngine, *args: Any, **kwargs: Any) -> None:
+    await _run(engine, remember_missing, *args, **kwargs)
+
+
+async def ais_known_missing(engine: AsyncEngine, *args: Any, **kwargs: Any) -> bool:
+    return await _run(engine, is_known_missing, *args, **kwargs)
+
+
+async def aforget_missing(engine: AsyncEngine, *args: Any, **kwargs: Any) -> bool:
+    return await _run(engine, forget_missing, *args, **kwargs)
+
+
 async def aartwork_url(engine: AsyncEngine, *args: Any, **kwargs: Any) -> str | None:
     return await _run(engine, artwork_url, *args, **kwargs)
 
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "DEFAULT_TIMEOUT",
     "VALIDATE_MIN_SCORE",
+    "ArtistMatch",
     "Bind",
+    "LookupTimeout",
     "ReleaseDetail",
+    "ReleaseLookup",
     "ReleaseMatch",
     "Track",
+    "TrackLookup",
     "TrackMatch",
     "TrackValidation",
     "aartwork_url",
+    "acomplete_artists",
+    "acomplete_titles",
+    "aforget_missing",
     "aget_release",
+    "ais_known_missing",
+    "alookup_release",
+    "alookup_track",
+    "aremember_missing",
     "artwork_url",
+    "asearch_artists",
     "asearch_releases",
     "asearch_tracks",
     "async_engine",
     "avalidate_track",
+    "complete_artists",
+    "complete_titles",
+    "forget_missing",
     "get_release",
+    "is_known_missing",
+    "lookup_release",
+    "lookup_track",
+    "negative_key",
+    "purge_expired",
+    "remember_missing",
+    "search_artists",
     "search_releases",
     "search_tracks",
     "validate_track",

@@ -7,13 +7,15 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Track:
-    """One row of a tracklist; `artists` are track-level credits (compilations), often empty."""
+    """One row of a tracklist; `artists` are track-level credits (compilations), often empty;
+    `writers` the track's extra credits with a writing role (written/composed/lyrics/music by)."""
 
     sequence: int
     position: str | None
     title: str
     duration: str | None
     artists: tuple[str, ...] = ()
+    writers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class ReleaseDetail:
     artwork_url: str | None
     master_id: int | None
     tracks: tuple[Track, ...]
+    genres: tuple[str, ...] = ()
+    styles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,9 @@ def test_release_table_and_json(cache_url: str) -> None:
         "title": "Blue Monday",
         "duration": "3:00",
         "artists": ["New Order"],
+        "writers": [],
     }
+    assert (data["genres"], data["styles"]) == ([], [])
 
 
 def test_missing_release_is_one_line_and_exit_1(cache_url: str) -> None:
@@ -81,3 +83,49 @@ def test_unmigrated_database_is_a_one_line_error(empty_pg_url: str) -> None:
     code, _, err = lookup(empty_pg_url, "release", "1")
     assert code == 3 and err.startswith("error: cannot query the cache at ")
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_search_without_hits_says_so_and_exits_1(cache_url: str) -> None:
+    for args in (
+        ["search", "--artist", "Zzyzx Qwv"],
+        ["track", "Qqqq Xxxx Zzzz"],
+        ["find", "Zzyzx Qwv", "Nothing Here"],
+    ):
+        code, out, err = lookup(cache_url, *args)
+        assert (code, out) == (1, ""), args
+        assert err.startswith("no ") and ("Zz" in err or "Qq" in err), err
+    code, out, _ = lookup(cache_url, "search", "--artist", "Zzyzx Qwv", "--json")
+    assert (code, out) == (1, "[]\n")
+
+
+def test_track_columns_have_distinct_names(cache_url: str) -> None:
+    code, out, _ = lookup(cache_url, "track", "Blue Monday")
+    header = out.splitlines()[0].split("  ")
+    names = [h.strip() for h in header if h.strip()]
+    assert code == 0 and len(names) == len(set(names)) and "release title" in names, names
+
+
+def test_find_says_exact_or_fuzzy(cache_url: str) -> None:
+    code, out, _ = lookup(cache_url, "find", "bjork", "homogenic")
+    assert code == 0 and out.startswith("match: exact\n") and "Homogenic" in out
+    code, out, _ = lookup(cache_url, "find", "Björkk", "Homogenik")
+    assert code == 0 and out.startswith("match: fuzzy\n") and "Homogenic" in out
+    code, out, _ = lookup(cache_url, "find", "--tracks", "New Order", "blue monday", "--json")
+    assert code == 0 and '"exact": true' in out
+
+
+def test_status_check_proves_the_lookup_tables_and_flags_a_drift(cache_url: str) -> None:
+    import psycopg
+
+    from discogs_cache.db import conninfo
+
+    result = run_cli("status", "--check", "--database-url", cache_url, timeout=120)
+    assert result.returncode == 0 and "lookup tables: equal to a rebuild" in result.stdout
+    with psycopg.connect(conninfo(cache_url)) as conn:
+        conn.execute("SET discogs_cache.bulk_lookup = on")  # a write that skips the triggers
+        conn.execute("DELETE FROM track_key WHERE release_id = 3")
+    result = run_cli("status", "--check", "--database-url", cache_url, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: derived lookup tables differ from a rebuild: track_key 3 missing / 0 extra\n"
+    )

@@ -45,7 +45,7 @@ def test_prune_leaves_exactly_keep_and_review(pg_url: str, tmp_path: Path, strat
     classification = classify_cache(pg_url, read_catalog(make_library(tmp_path / "l.db")))
     summary = prune(pg_url, classification, strategy=strategy)
     assert summary.releases_removed == 3 and summary.strategy == strategy
-    for table in CACHE_TABLES:  # every release table, children included
+    for table in CACHE_TABLES:  # every release table, children and derived included
         assert release_ids(pg_url, table) == retained(), table
     assert expected("REVIEW") <= release_ids(pg_url)  # REVIEW never deleted
     with psycopg.connect(conninfo(pg_url)) as conn:

@@ -37,6 +37,16 @@ EXPECTED_INDEXES = {
     "pk_artist_url",
     "pk_lookup_negative",
     "ix_lookup_negative_attempted_at",
+    "ix_artist_alias_alias_name_trgm",
+    "ix_release_title_prefix",
+    "pk_release_key",
+    "ix_release_key_keys",
+    "ix_release_key_artist_folded",
+    "pk_track_key",
+    "ix_track_key_keys",
+    "pk_lookup_artist_name",
+    "ix_lookup_artist_name_trgm",
+    "ix_lookup_artist_name_prefix",
 }
 
 
@@ -82,6 +92,9 @@ def test_upgrade_creates_every_object(empty_pg_url: str) -> None:
         "artist_member",
         "artist_url",
         "lookup_negative",
+        "release_key",
+        "track_key",
+        "lookup_artist_name",
     }
     assert cat["indexes"] == EXPECTED_INDEXES | {"alembic_version_pkc"}
 

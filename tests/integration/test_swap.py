@@ -128,6 +128,8 @@ def test_keeps_exactly_the_given_releases_and_their_children(
         "release_style": 5,
         "release_video": 5,
         "cache_metadata": 5,
+        "release_key": 5,
+        "track_key": 30,
     }
     # defaults still work after the swap (the previous system lost them)
     conn.execute("INSERT INTO release (id, title) VALUES (5000, 'x')")
@@ -148,8 +150,8 @@ def test_swap_leaves_the_catalog_identical_and_alembic_clean(
     conn.execute("COMMENT ON TABLE release IS 'one pressing'")
     conn.commit()
     before = catalog(conn)
-    assert len(before["indexes"]) == 18  # 9 PKs + 5 btree + 4 trigram GIN
-    assert len(before["triggers"]) == 3  # the credit tables' merge triggers
+    assert len(before["indexes"]) == 24  # 11 PKs + 9 btree + 4 trigram GIN
+    assert len(before["triggers"]) == 19  # 3 credit merge triggers, 16 lookup-table ones
     result = retain_releases(conn, make_keep(conn, [2, 4, 6]), strategy=strategy)
     conn.commit()
     assert result.strategy == strategy

@@ -37,8 +37,8 @@ def test_names_in_unique_keys_are_bounded_for_btree() -> None:
         assert length * 4 < 2704  # worst-case UTF-8 bytes stay under the btree entry limit
 
 
-def test_six_trigram_indexes() -> None:
-    assert len(schema.TRIGRAM_INDEXES) == 6
+def test_seven_trigram_indexes() -> None:
+    assert len(schema.TRIGRAM_INDEXES) == 7
     for index in schema.TRIGRAM_INDEXES:
         assert index.dialect_options["postgresql"]["using"] == "gin"
 
