@@ -29,6 +29,8 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
+from discogs_cache import lookup_tables
+
 ARTWORK_COLUMNS = ("artwork_url", "artwork_checked_at", "not_found")
 """Release columns a consumer or the artwork top-up writes; the dump never fills them."""
 
@@ -163,8 +165,13 @@ def _copy_releases(
     children: list[tuple[str, str]],
     summary: CarrySummary,
 ) -> None:
-    """Replace the build's rows of the carried releases by the live ones, children too."""
+    """Replace the build's rows of the carried releases by the live ones, children too.
+
+    The derived lookup rows (`release_key`, `track_key`) are release children and come
+    along as they are, with the lookup triggers off; the distinct names of the new schema
+    are then recounted there, so `lookup_tables.check` stays clean after a publish."""
     ids = sql.Identifier(_CARRY)
+    lookup_tables.bulk(conn)
     for table, column in children:  # the build's children of a `recent` release go
         conn.execute(
             sql.SQL("DELETE FROM {t} WHERE {c} IN (SELECT id FROM {ids})").format(
@@ -191,6 +198,10 @@ def _copy_releases(
             )
         )
         summary.rows[table] = cur.rowcount
+    path = conn.execute("SELECT current_setting('search_path')").fetchone()
+    conn.execute(sql.SQL("SET LOCAL search_path TO {}, public").format(sql.Identifier(new)))
+    lookup_tables.recount_names(conn)  # turns the triggers back on
+    conn.execute("SELECT set_config('search_path', %s, true)", (path[0] if path else "public",))
 
 
 def _carry_artwork(conn: psycopg.Connection, live: str, new: str) -> tuple[int, int]:

@@ -21,6 +21,7 @@ import psycopg
 import pytest
 
 from discogs_cache.db import conninfo, create_engine
+from discogs_cache.lookup_tables import check_database
 from discogs_cache.pipeline.options import RunOptions
 from discogs_cache.pipeline.run import run
 from discogs_cache.pipeline.steps import STEPS, Context
@@ -246,6 +247,8 @@ def test_consumer_writes_before_and_during_a_refresh_survive(
                      (bulk[3], "https://a/during")):  # fmt: skip
         assert _scalar(pg_url, "SELECT artwork_url FROM release WHERE id = %s", rid) == url
         assert _scalar(pg_url, "SELECT release_year FROM release WHERE id = %s", rid) == 1901
+    # the carried releases' derived lookup rows are exactly what a rebuild gives
+    assert set(check_database(pg_url).values()) == {(0, 0)}
     # the next refresh, told to drop them, lets the API-only releases go
     dropped = run(_options(pg_url, versions["v2"], tmp_path / "v3.json", drop_api_fetched=True))
     assert dropped.carried["api_fetch"] == 0
