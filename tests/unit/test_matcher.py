@@ -130,7 +130,9 @@ def test_artist_inside_a_longer_name_does_not_match() -> None:
         ("Pulp Fiction (Music From The Motion Picture)", ["Various"], Decision.KEEP),
         ("Jackie Brown (Music From The Miramax Motion Picture)", ["Various"], Decision.PRUNE),
         ("No New York", ["Various Artists"], Decision.KEEP),
-        ("Pulp Fiction", ["Some Composer"], Decision.REVIEW),  # soundtrack credited to a person
+        # a soundtrack credited to a person: its title must say so (two words are no evidence)
+        ("Pulp Fiction (Music From The Motion Picture)", ["Some Composer"], Decision.REVIEW),
+        ("Pulp Fiction", ["Some Composer"], Decision.PRUNE),
         ("Pulp Fiction", [], Decision.KEEP),  # no credit: title only against compilations
         ("Lulu", [], Decision.PRUNE),
         ("Songs For Drella", ["Lou Reed", "John Cale"], Decision.KEEP),  # via the 2nd artist

@@ -1,0 +1,109 @@
+"""Library albums as keys, what the station prefers for each, and the one pairing of a
+release with a library album that label preferences, owned formats and the classifier's
+tie-break all use.
+
+An album key is (artist key, normalized title) through `discogs_cache.normalize`, every
+compilation credit being one artist. `pair_album` tries, in order: the release's own
+(credited artist, title) key; the same title under each credited artist's other names
+(`artist_alias`: aliases and name variations, joined by artist id); and else the album
+the classifier matched the release to (which absorbs a typo in the catalogue's title).
+The direct keys come first: when an artist has two similar titles, the classifier's
+nearest one must not override an exact pairing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Container, Iterable, Mapping
+from functools import lru_cache
+from typing import NamedTuple
+
+from discogs_cache.formats import format_family
+from discogs_cache.library.catalog import CatalogEntry
+from discogs_cache.library.labels import LabelPreference
+from discogs_cache.normalize import (
+    artist_key,
+    is_compilation_artist,
+    normalize_artist,
+    normalize_title,
+)
+
+AlbumKey = tuple[str, str]
+COMPILATION = "\x00various"
+
+
+@lru_cache(maxsize=1 << 18)
+def album_artist_key(name: str) -> str:
+    """The artist side of an album key: `normalize.artist_key`, except that every
+    compilation credit is one artist, as in the matcher ("Various Artists" is "Various")."""
+    return COMPILATION if is_compilation_artist(name) else artist_key(name)
+
+
+def album_key(artist: str, title: str) -> AlbumKey:
+    return album_artist_key(artist), normalize_title(title)
+
+
+@lru_cache(maxsize=1 << 16)
+def label_key(name: str) -> str:
+    """Case-, accent- and " (n)"-insensitive form of a label name."""
+    return normalize_artist(name)
+
+
+class AlbumPrefs(NamedTuple):
+    """What the station prefers for one album: label keys (with their parents and
+    children) and owned format families (`formats.format_family`)."""
+
+    labels: frozenset[str] = frozenset()
+    formats: frozenset[str] = frozenset()
+
+
+Preferences = Mapping[AlbumKey, AlbumPrefs]
+
+
+def album_preferences(
+    library: Iterable[CatalogEntry] = (),
+    labels: Iterable[LabelPreference] = (),
+    related: Mapping[str, Iterable[str]] | None = None,
+) -> dict[AlbumKey, AlbumPrefs]:
+    """Album key -> preferences, from the catalogue's formats and the label preferences.
+
+    `related` maps a label key to the other label keys that satisfy it (the hierarchy)."""
+    found: dict[AlbumKey, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+    for entry in library:
+        family = format_family(entry.format)
+        if family is None:
+            continue
+        for artist in (entry.artist, entry.alternate_artist_name):
+            key = album_key(artist, entry.title) if artist and artist.strip() else None
+            if key and key[0] and key[1]:
+                found[key][1].add(family)
+    for pref in labels:
+        key, label = album_key(pref.artist_name, pref.release_title), label_key(pref.label_name)
+        if key[0] and key[1] and label:
+            found[key][0].update({label, *(related or {}).get(label, ())})
+    return {k: AlbumPrefs(frozenset(ls), frozenset(fs)) for k, (ls, fs) in found.items()}
+
+
+def pair_album(
+    title: str,
+    credits: Iterable[tuple[str, int | None]],
+    known: Container[AlbumKey],
+    aliases: Mapping[int, Iterable[str]] | None = None,
+    matched: AlbumKey | None = None,
+) -> AlbumKey | None:
+    """The library album (one of `known`) a release is a pressing of, or None: its credited
+    artist's key, then its credited artists' other names, then the classifier's match."""
+    ntitle = normalize_title(title)
+    credits = tuple(credits)
+    for name, _ in credits:
+        key = (album_artist_key(name), ntitle)
+        if key in known:
+            return key
+    for _, artist_id in credits:
+        for alias in (aliases or {}).get(artist_id or 0, ()):
+            key = (album_artist_key(alias), ntitle)
+            if key in known:
+                return key
+    if matched is not None and matched in known:
+        return matched
+    return None
