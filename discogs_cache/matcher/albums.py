@@ -14,7 +14,7 @@ nearest one must not override an exact pairing.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -60,27 +60,34 @@ class AlbumPrefs(NamedTuple):
 Preferences = Mapping[AlbumKey, AlbumPrefs]
 
 
-def album_preferences(
-    library: Iterable[CatalogEntry] = (),
-    labels: Iterable[LabelPreference] = (),
-    related: Mapping[str, Iterable[str]] | None = None,
-) -> dict[AlbumKey, AlbumPrefs]:
-    """Album key -> preferences, from the catalogue's formats and the label preferences.
-
-    `related` maps a label key to the other label keys that satisfy it (the hierarchy)."""
-    found: dict[AlbumKey, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+def owned_formats(library: Iterable[CatalogEntry]) -> dict[AlbumKey, frozenset[str]]:
+    """Album key -> the format families the station owns it in (under its artist and its
+    alternate artist name); albums in no mapped format are left out."""
+    found: dict[AlbumKey, set[str]] = defaultdict(set)
     for entry in library:
         family = format_family(entry.format)
-        if family is None:
-            continue
         for artist in (entry.artist, entry.alternate_artist_name):
-            key = album_key(artist, entry.title) if artist and artist.strip() else None
-            if key and key[0] and key[1]:
-                found[key][1].add(family)
+            if family is not None and artist and artist.strip():
+                key = album_key(artist, entry.title)
+                if key[0] and key[1]:
+                    found[key].add(family)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def album_preferences(
+    formats: Mapping[AlbumKey, Iterable[str]] | None = None,
+    labels: Iterable[LabelPreference] = (),
+    related: Callable[[str], Iterable[str]] | None = None,
+) -> dict[AlbumKey, AlbumPrefs]:
+    """Album key -> preferences: owned formats (`owned_formats`) and label preferences;
+    `related(label key)` names the labels that also satisfy one (dedup's hierarchy)."""
+    found: dict[AlbumKey, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+    for key, families in (formats or {}).items():
+        found[key][1].update(families)
     for pref in labels:
         key, label = album_key(pref.artist_name, pref.release_title), label_key(pref.label_name)
         if key[0] and key[1] and label:
-            found[key][0].update({label, *(related or {}).get(label, ())})
+            found[key][0].update({label, *(related(label) if related else ())})
     return {k: AlbumPrefs(frozenset(ls), frozenset(fs)) for k, (ls, fs) in found.items()}
 
 

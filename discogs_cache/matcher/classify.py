@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
-from discogs_cache.matcher.albums import Preferences, album_key, label_key, pair_album
 from discogs_cache.matcher.compilations import Best, Compilations, soundtrack_evidence
-from discogs_cache.matcher.gcpause import paused_gc
 from discogs_cache.matcher.library_index import LibraryAlbum, LibraryIndex
 from discogs_cache.matcher.mappings import ArtistMappings
 from discogs_cache.matcher.rules import (
@@ -36,7 +34,6 @@ from discogs_cache.matcher.rules import (
     decide,
     title_forms,
 )
-from discogs_cache.matcher.settle import AlbumRecord, settle_albums
 from discogs_cache.normalize import artist_key, is_compilation_artist
 
 
@@ -317,71 +314,3 @@ def _outcome(
         album.title if album else None,
         reason,
     )
-
-
-def matched_album(verdict: Verdict) -> tuple[str, str] | None:
-    """The album key of the library album a verdict matched, if any."""
-    if verdict.match_artist is None or verdict.match_title is None:
-        return None
-    return album_key(verdict.match_artist, verdict.match_title)
-
-
-def album_records(
-    releases: Iterable[ReleaseRecord],
-    verdicts: Mapping[int, Verdict],
-    preferences: Preferences,
-    aliases: Mapping[int, Iterable[str]] | None = None,
-) -> list[AlbumRecord]:
-    """`settle.AlbumRecord`s of the releases whose verdict retains them for an album."""
-    records = []
-    for release in releases:
-        v = verdicts.get(release.id)
-        album = matched_album(v) if v is not None and v.decision != Decision.PRUNE else None
-        if v is None or album is None:
-            continue
-        paired = pair_album(release.title, release.credits, preferences, aliases, album)
-        labels = frozenset(label_key(name) for name in release.labels)
-        records.append(
-            AlbumRecord(
-                release.id, release.master_id, album, v.score, v.decision, labels,
-                release.format, paired,
-            )
-        )  # fmt: skip
-    return records
-
-
-def classify_releases(
-    index: LibraryIndex,
-    releases: Iterable[ReleaseRecord],
-    *,
-    aliases: Mapping[int, Iterable[str]] | None = None,
-    mappings: ArtistMappings | None = None,
-    preferences: Preferences | None = None,
-) -> Classification:
-    """Classify every release, then settle each album's masters (`settle.settle_albums`,
-    with the station's label and format `preferences`); pure function of its inputs.
-
-    One process on purpose: forking workers was measured slower (copy-on-write of the
-    refcounted index and split memo caches cost more CPU than the second core gave back).
-    """
-    releases = list(releases)
-    with paused_gc():  # the memo tables are dropped inside: see gcpause
-        classifier = Classifier(index, aliases, mappings)
-        verdicts = [classifier.classify(r) for r in releases]
-        del classifier
-    by_id = {v.release_id: v for v in verdicts if v.match_artist is not None}
-    records = album_records(releases, by_id, preferences or {}, aliases)
-    return Classification(verdicts).demoted(settle_albums(records, preferences))
-
-
-def classify_rows(
-    index: LibraryIndex,
-    rows: Iterable[ReleaseRow],
-    *,
-    aliases: Mapping[int, Iterable[str]] | None = None,
-    mappings: ArtistMappings | None = None,
-) -> Classification:
-    """`classify_releases` for (release id, title, artist name, artist id) rows, as the
-    cache's query returns them, so no ReleaseRecord is built per release."""
-    with paused_gc():
-        return Classification(Classifier(index, aliases, mappings).classify_rows(rows))

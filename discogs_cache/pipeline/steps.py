@@ -26,6 +26,7 @@ from discogs_cache.pipeline.state import Fingerprint, fingerprint
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from discogs_cache.library.labels import LabelPreference
     from discogs_cache.matcher.classify import Classification
     from discogs_cache.matcher.library_index import LibraryIndex
 
@@ -41,6 +42,8 @@ class Context:
     classification: Classification | None = None
     library_index: Future[LibraryIndex] | None = None
     """The classifier's index of library.db, started beside the load (`prefetch`)."""
+    owned_formats: dict[tuple[str, str], frozenset[str]] | None = None
+    """Album key -> owned format families (from the catalog, by the classify step)."""
     dedup_losers: list[int] | None = None
     """Releases dedup ranked out but left for prune's swap to remove (see `dedup_step`)."""
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -163,8 +166,11 @@ def load_step(ctx: Context) -> Outcome:
 
 def classify_step(ctx: Context) -> Outcome:
     """Step 7a: KEEP/REVIEW/PRUNE every release, before dedup can drop an owned pressing."""
+    from discogs_cache.dedup.pairing import read_label_hierarchy_csv
     from discogs_cache.library.catalog import read_catalog
     from discogs_cache.matcher import load_mappings
+    from discogs_cache.matcher.albums import owned_formats
+    from discogs_cache.matcher.library_index import LibraryIndex
     from discogs_cache.verify import classify_cache
 
     library_db = ctx.library_db
@@ -173,11 +179,35 @@ def classify_step(ctx: Context) -> Outcome:
     mappings = load_mappings(Path(mappings_path)) if mappings_path else None
     prefetched = ctx.library_index
     library = prefetched.result() if prefetched else read_catalog(library_db)
-    classification = classify_cache(ctx.url, library, mappings)
+    prefs, label_inputs = _label_preferences(ctx)
+    hierarchy = ctx.label_hierarchy
+    related = read_label_hierarchy_csv(hierarchy).related if hierarchy else None
+    classification = classify_cache(
+        ctx.url, library, mappings, label_preferences=prefs or (), related_labels=related
+    )
+    ctx.owned_formats = (
+        library.owned_formats if isinstance(library, LibraryIndex) else owned_formats(library)
+    )
     save_classification(ctx.classification_file, classification)
     ctx.classification = classification
     inputs = fingerprint(library_db) + (fingerprint(Path(mappings_path)) if mappings_path else [])
+    inputs += label_inputs + (fingerprint(hierarchy) if hierarchy else [])
     return Outcome(inputs, {"classification": classification.counts()})
+
+
+def _label_preferences(ctx: Context) -> tuple[list[LabelPreference] | None, list[Fingerprint]]:
+    """The station's label preferences (a CSV or MySQL), read once per step that needs them."""
+    o = ctx.options
+    if o.library_labels is not None:
+        from discogs_cache.library.labels import read_label_preferences_csv
+
+        path = Path(o.library_labels)
+        return read_label_preferences_csv(path), fingerprint(path)
+    if o.wxyc_db_url is not None:
+        from discogs_cache.library.labels import read_label_preferences
+
+        return read_label_preferences(o.wxyc_db_url), []
+    return None, []
 
 
 def dedup_step(ctx: Context) -> Outcome:
@@ -188,19 +218,9 @@ def dedup_step(ctx: Context) -> Outcome:
     twice. The source of a copy-to run and a run without a library are deduplicated here.
     """
     from discogs_cache.dedup import dedup, dedup_losers
+    from discogs_cache.matcher.run import matched_albums
 
-    o = ctx.options
-    inputs: list[Fingerprint] = []
-    prefs = None
-    if o.library_labels is not None:
-        from discogs_cache.library.labels import read_label_preferences_csv
-
-        prefs = read_label_preferences_csv(Path(o.library_labels))
-        inputs += fingerprint(Path(o.library_labels))
-    elif o.wxyc_db_url is not None:
-        from discogs_cache.library.labels import read_label_preferences
-
-        prefs = read_label_preferences(o.wxyc_db_url)
+    prefs, inputs = _label_preferences(ctx)
     hierarchy = ctx.label_hierarchy
     if hierarchy is not None:
         inputs += fingerprint(hierarchy)
@@ -209,8 +229,10 @@ def dedup_step(ctx: Context) -> Outcome:
         "label_preferences": prefs,
         "label_hierarchy": hierarchy,
         "preferred_release_ids": preferred,
+        "owned_formats": ctx.owned_formats,
+        "matched_albums": matched_albums(ctx.classification) if ctx.classification else None,
     }
-    if "prune" in plan(o):
+    if "prune" in plan(ctx.options):
         summary, losers = dedup_losers(ctx.url, **args)
         save_ids(ctx.dedup_file, losers)
         ctx.dedup_losers = losers
