@@ -35,7 +35,7 @@ from discogs_cache.matcher.albums import album_preferences
 from discogs_cache.matcher.library_index import LibraryIndex
 from discogs_cache.matcher.run import album_records
 from discogs_cache.matcher.settle import settle_albums
-from discogs_cache.schema import CACHE_TABLES
+from discogs_cache.schema import CACHE_TABLES, Release
 
 RELEASE_ROWS = (
     "SELECT r.id, r.title, ra.artist_name, ra.artist_id FROM release r "
@@ -68,8 +68,11 @@ def read_releases(conn: psycopg.Connection, ids: Sequence[int]) -> list[ReleaseR
         "SELECT release_id, label_name FROM release_label WHERE release_id = ANY(%s)", (list(ids),)
     ):
         labels[rid].append(label)
+    fmt = sql.SQL("format" if "format" in Release.__table__.c else "NULL")
     rows = conn.execute(
-        "SELECT id, title, master_id, format FROM release WHERE id = ANY(%s) ORDER BY id",
+        sql.SQL(
+            "SELECT id, title, master_id, {} FROM release WHERE id = ANY(%s) ORDER BY id"
+        ).format(fmt),
         (list(ids),),
     )
     return [

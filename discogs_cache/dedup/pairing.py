@@ -159,7 +159,7 @@ def _candidates(
     one of its other names) is a preference's artist, or the classifier matched it."""
     r, ra = Release.__table__, ReleaseArtist.__table__
     query = (
-        select(r.c.id, r.c.title, r.c.format, ra.c.artist_name, ra.c.artist_id)
+        select(r.c.id, r.c.title, release_format(), ra.c.artist_name, ra.c.artist_id)
         .join(ra, and_(ra.c.release_id == r.c.id, ra.c.extra == 0))
         .where(r.c.master_id.in_(duplicated_masters()))
     )
@@ -175,6 +175,12 @@ def _candidates(
         elif release_id in matched:
             found.setdefault(release_id, (title, fmt, []))
     return found
+
+
+def release_format() -> sa.ColumnElement[Any]:
+    """`release.format` (contract v2); NULL (no format known) on a schema without it."""
+    columns = Release.__table__.c
+    return columns["format"] if "format" in columns else sa.null().label("format")
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:

@@ -43,8 +43,9 @@ def load(url: str, releases: list[R]) -> None:
                 cur.execute("INSERT INTO release_label VALUES (%s, %s, 'CAT 1')", (r.id, label))
             for seq in range(1, r.tracks + 1):
                 cur.execute(
-                    "INSERT INTO release_track (release_id, sequence, title) VALUES (%s, %s, 't')",
-                    (r.id, seq),
+                    "INSERT INTO release_track (release_id, sequence, position, title) "
+                    "VALUES (%s, %s, %s, 't')",
+                    (r.id, seq, str(seq)),
                 )
                 cur.execute(
                     "INSERT INTO release_track_artist VALUES (%s, %s, 'Guest')", (r.id, seq)
@@ -105,7 +106,14 @@ def test_each_rule_decides_a_group(pg_url: str) -> None:
     assert ids(pg_url) == {2, 10, 21, 31, 40, 51, 60, 61, 62}
     assert summary.groups == 6
     assert (summary.releases_before, summary.releases_removed) == (16, 7)
-    assert summary.decided_by == {"preferred": 1, "label": 1, "US": 1, "tracks": 2, "id": 1}
+    assert summary.decided_by == {
+        "preferred": 1,
+        "label": 1,
+        "format": 0,
+        "US": 1,
+        "tracks": 2,
+        "id": 1,
+    }
     assert summary.label_matched == 3  # 1, 10 and 50 carry Parlophone on Abbey Road
     assert summary.preferred == 2
     with psycopg.connect(conninfo(pg_url)) as conn:
