@@ -34,6 +34,8 @@ from discogs_cache.matcher import (  # noqa: E402
     classify_rows,
 )
 from discogs_cache.matcher.rules import forms_of_normalized, title_forms  # noqa: E402
+from discogs_cache.matcher.run import album_records  # noqa: E402
+from discogs_cache.matcher.settle import settle_albums  # noqa: E402
 from discogs_cache.normalize import (  # noqa: E402
     artist_key,
     is_compilation_artist,
@@ -156,6 +158,9 @@ def main() -> None:
     _clear_caches()
     start, rows_cpu = time.perf_counter(), time.process_time()
     by_rows = classify_rows(build_index(library), rows)
+    # then the albums settled, as verify.classify_cache does with what it reads back
+    matched = {v.release_id: v for v in by_rows.verdicts if v.match_artist is not None}
+    by_rows = by_rows.demoted(settle_albums(album_records(releases, matched, {})))
     rows_seconds, rows_cpu = time.perf_counter() - start, time.process_time() - rows_cpu
     same = "same verdicts" if by_rows.verdicts == ours.verdicts else "DIFFERENT verdicts"
     print(f"classify_rows (cache path): {rows_seconds:.2f} s wall, {rows_cpu:.2f} s cpu ({same})")
