@@ -39,6 +39,7 @@ from discogs_cache.pipeline.infer import (
 )
 from discogs_cache.pipeline.lock import pipeline_lock
 from discogs_cache.pipeline.options import RunOptions, check_options
+from discogs_cache.pipeline.saved import load_classification, load_ids
 from discogs_cache.pipeline.state import RunState, check_resumable, load_state, save_state
 from discogs_cache.pipeline.steps import (
     STEPS,
@@ -46,8 +47,6 @@ from discogs_cache.pipeline.steps import (
     dedup_deferred,
     final_status,
     library_step_done,
-    load_classification,
-    load_ids,
     plan,
 )
 from discogs_cache.pipeline.summary import RunSummary, StepReport

@@ -9,7 +9,6 @@ ends in the same database.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from psycopg import sql
 
 from discogs_cache import progress
-from discogs_cache.files import write_text_atomic
 from discogs_cache.pipeline.options import RunOptions
 from discogs_cache.pipeline.prefetch import start_library_index
+from discogs_cache.pipeline.saved import save_classification, save_ids
 from discogs_cache.pipeline.state import Fingerprint, fingerprint
 
 if TYPE_CHECKING:
@@ -44,6 +43,7 @@ class Context:
     """The classifier's index of library.db, started beside the load (`prefetch`)."""
     owned_formats: dict[tuple[str, str], frozenset[str]] | None = None
     """Album key -> owned format families (from the catalog, by the classify step)."""
+    label_preferences: list[LabelPreference] | None = None
     dedup_losers: list[int] | None = None
     """Releases dedup ranked out but left for prune's swap to remove (see `dedup_step`)."""
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -169,8 +169,7 @@ def classify_step(ctx: Context) -> Outcome:
     from discogs_cache.dedup.pairing import read_label_hierarchy_csv
     from discogs_cache.library.catalog import read_catalog
     from discogs_cache.matcher import load_mappings
-    from discogs_cache.matcher.albums import owned_formats
-    from discogs_cache.matcher.library_index import LibraryIndex
+    from discogs_cache.matcher.library_index import build_index
     from discogs_cache.verify import classify_cache
 
     library_db = ctx.library_db
@@ -178,16 +177,14 @@ def classify_step(ctx: Context) -> Outcome:
     mappings_path = ctx.options.mappings
     mappings = load_mappings(Path(mappings_path)) if mappings_path else None
     prefetched = ctx.library_index
-    library = prefetched.result() if prefetched else read_catalog(library_db)
+    index = prefetched.result() if prefetched else build_index(read_catalog(library_db))
     prefs, label_inputs = _label_preferences(ctx)
     hierarchy = ctx.label_hierarchy
     related = read_label_hierarchy_csv(hierarchy).related if hierarchy else None
     classification = classify_cache(
-        ctx.url, library, mappings, label_preferences=prefs or (), related_labels=related
+        ctx.url, index, mappings, label_preferences=prefs, related_labels=related
     )
-    ctx.owned_formats = (
-        library.owned_formats if isinstance(library, LibraryIndex) else owned_formats(library)
-    )
+    ctx.owned_formats = index.owned_formats
     save_classification(ctx.classification_file, classification)
     ctx.classification = classification
     inputs = fingerprint(library_db) + (fingerprint(Path(mappings_path)) if mappings_path else [])
@@ -195,19 +192,26 @@ def classify_step(ctx: Context) -> Outcome:
     return Outcome(inputs, {"classification": classification.counts()})
 
 
-def _label_preferences(ctx: Context) -> tuple[list[LabelPreference] | None, list[Fingerprint]]:
-    """The station's label preferences (a CSV or MySQL), read once per step that needs them."""
+def _label_preferences(ctx: Context) -> tuple[list[LabelPreference], list[Fingerprint]]:
+    """The station's label preferences (CSV or MySQL), read once a run; classify and dedup
+    both use them."""
+    from discogs_cache.library.labels import station_label_preferences
+
     o = ctx.options
-    if o.library_labels is not None:
-        from discogs_cache.library.labels import read_label_preferences_csv
+    if ctx.label_preferences is None:
+        ctx.label_preferences = station_label_preferences(o.library_labels, o.wxyc_db_url) or []
+    inputs = fingerprint(Path(o.library_labels)) if o.library_labels is not None else []
+    return ctx.label_preferences, inputs
 
-        path = Path(o.library_labels)
-        return read_label_preferences_csv(path), fingerprint(path)
-    if o.wxyc_db_url is not None:
-        from discogs_cache.library.labels import read_label_preferences
 
-        return read_label_preferences(o.wxyc_db_url), []
-    return None, []
+def _owned_formats(ctx: Context) -> dict[tuple[str, str], frozenset[str]] | None:
+    """The catalogue's owned formats: the classify step's, or the catalogue's on a resume."""
+    if ctx.owned_formats is None and ctx.options.has_library and ctx.library_db is not None:
+        from discogs_cache.library.catalog import read_catalog
+        from discogs_cache.matcher.albums import owned_formats
+
+        ctx.owned_formats = owned_formats(read_catalog(ctx.library_db))
+    return ctx.owned_formats
 
 
 def dedup_step(ctx: Context) -> Outcome:
@@ -229,7 +233,7 @@ def dedup_step(ctx: Context) -> Outcome:
         "label_preferences": prefs,
         "label_hierarchy": hierarchy,
         "preferred_release_ids": preferred,
-        "owned_formats": ctx.owned_formats,
+        "owned_formats": _owned_formats(ctx),
         "matched_albums": matched_albums(ctx.classification) if ctx.classification else None,
     }
     if "prune" in plan(ctx.options):
@@ -368,50 +372,3 @@ def plan(options: RunOptions) -> list[str]:
     if options.has_library:
         steps.append("copy" if options.target_db_url else "prune")
     return [*steps, "vacuum", "indexes"]
-
-
-def save_classification(path: Path, classification: Classification) -> None:
-    """Persist the id sets, so a resumed run prunes with the pre-dedup classification."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {
-        "keep": sorted(classification.keep_ids),
-        "review": sorted(classification.review_ids),
-        "prune": sorted(classification.prune_ids),
-    }
-    write_text_atomic(path, json.dumps(data))
-
-
-def save_ids(path: Path, ids: list[int]) -> None:
-    """Persist dedup's losers for prune's swap (a resumed run may skip the ranking)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps(ids))
-
-
-def load_ids(path: Path) -> list[int] | None:
-    """The saved ids (None when the file is missing or damaged)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return [int(i) for i in data]
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def load_classification(path: Path) -> Classification | None:
-    """The saved id sets as a Classification (None when the file is missing or damaged)."""
-    from discogs_cache.matcher.classify import Classification, Verdict
-    from discogs_cache.matcher.rules import Decision
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        verdicts = [
-            Verdict(int(rid), decision, 1.0 if decision != Decision.PRUNE else 0.0)
-            for key, decision in (
-                ("keep", Decision.KEEP),
-                ("review", Decision.REVIEW),
-                ("prune", Decision.PRUNE),
-            )
-            for rid in data[key]
-        ]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return Classification(verdicts)
