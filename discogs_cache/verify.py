@@ -25,7 +25,6 @@ from discogs_cache.matcher import (
     Credit,
     Decision,
     ReleaseRecord,
-    Verdict,
     build_index,
     classify_rows,
     load_mappings,
@@ -33,7 +32,7 @@ from discogs_cache.matcher import (
 )
 from discogs_cache.matcher.albums import album_preferences
 from discogs_cache.matcher.library_index import LibraryIndex
-from discogs_cache.matcher.run import album_records
+from discogs_cache.matcher.run import album_records, contested_albums
 from discogs_cache.matcher.settle import settle_albums
 from discogs_cache.schema import CACHE_TABLES, Release
 
@@ -81,18 +80,6 @@ def read_releases(conn: psycopg.Connection, ids: Sequence[int]) -> list[ReleaseR
     ]
 
 
-def contested(classification: Classification) -> dict[int, Verdict]:
-    """Retained verdicts of the library albums that several releases reached: the only
-    ones `settle_albums` can change."""
-    retained = [
-        v
-        for v in classification.verdicts
-        if v.decision != Decision.PRUNE and v.match_artist is not None
-    ]
-    albums = Counter((v.match_artist, v.match_title) for v in retained)
-    return {v.release_id: v for v in retained if albums[v.match_artist, v.match_title] > 1}
-
-
 def classify_cache(
     url: str,
     library: Sequence[CatalogEntry] | LibraryIndex,
@@ -119,7 +106,12 @@ def classify_cache(
                 cur.itersize = 20_000
                 cur.execute(RELEASE_ROWS)
                 classification = classify_rows(index, cur, aliases=aliases, mappings=mappings)
-            matched = contested(classification)
+            albums = contested_albums(classification.verdicts, bool(preferences))
+            matched = {
+                v.release_id: v
+                for v in classification.verdicts
+                if v.decision != Decision.PRUNE and (v.match_artist, v.match_title or "") in albums
+            }
             releases = read_releases(conn, sorted(matched))
             conn.rollback()
         records = album_records(releases, matched, preferences, aliases)

@@ -48,22 +48,53 @@ def album_records(
     preferences: Preferences,
     aliases: Mapping[int, Iterable[str]] | None = None,
 ) -> list[AlbumRecord]:
-    """`settle.AlbumRecord`s of the releases whose verdict retains them for an album."""
-    records = []
+    """`settle.AlbumRecord`s of the releases whose verdict retains them for an album that
+    `settle_albums` could change: one several releases reached at different scores, or (with
+    `preferences`, which the pairing and labels are only computed for) at all."""
+    contested = contested_albums(verdicts.values(), bool(preferences))
+    keys: dict[tuple[str, str], AlbumKey] = {}  # the few matched albums, keyed once each
+    records: list[AlbumRecord] = []
+    append = records.append
+    none: frozenset[str] = frozenset()
     for release in releases:
         v = verdicts.get(release.id)
-        album = matched_album(v) if v is not None and v.decision != Decision.PRUNE else None
-        if v is None or album is None:
+        if v is None or v.decision == Decision.PRUNE or v.match_artist is None:
             continue
-        paired = pair_album(release.title, release.credits, preferences, aliases, album)
-        labels = frozenset(label_key(name) for name in release.labels)
-        records.append(
+        shown = (v.match_artist, v.match_title or "")
+        if shown not in contested:
+            continue
+        album = keys.get(shown)
+        if album is None:
+            album = keys[shown] = album_key(*shown)
+        paired, labels = None, none
+        if preferences:
+            paired = pair_album(release.title, release.credits, preferences, aliases, album)
+            labels = frozenset(label_key(name) for name in release.labels)
+        append(
             AlbumRecord(
                 release.id, release.master_id, album, v.score, v.decision, labels,
                 release.format, paired,
             )
         )  # fmt: skip
     return records
+
+
+def contested_albums(verdicts: Iterable[Verdict], ties_matter: bool) -> set[tuple[str, str]]:
+    """(match artist, match title) of the albums several retained releases reached, at
+    different scores unless `ties_matter` (then a tie can be broken by a preference)."""
+    seen: dict[tuple[str, str], float] = {}
+    found: set[tuple[str, str]] = set()
+    prune = Decision.PRUNE
+    for v in verdicts:
+        if v.decision == prune or v.match_artist is None:
+            continue
+        shown = (v.match_artist, v.match_title or "")
+        first = seen.get(shown)
+        if first is None:
+            seen[shown] = v.score
+        elif ties_matter or first != v.score:
+            found.add(shown)
+    return found
 
 
 def classify_releases(

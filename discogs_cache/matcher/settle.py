@@ -13,7 +13,6 @@ convert's workers).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -63,11 +62,19 @@ def settle_albums(
     """Release id -> why it loses its album (it becomes PRUNE), for every retained release
     whose group is not among its album's winners."""
     preferences = preferences or {}
-    by_album: dict[AlbumKey, dict[int, list[AlbumRecord]]] = defaultdict(dict)
-    for r in records:
-        if r.decision != Decision.PRUNE:
-            group = r.master_id if r.master_id is not None else -r.release_id
-            by_album[r.album].setdefault(group, []).append(r)
+    by_album: dict[AlbumKey, dict[int, list[AlbumRecord]]] = {}
+    prune = Decision.PRUNE
+    for r in records:  # one pass, no per-record call: it runs over every retained release
+        if r.decision == prune:
+            continue
+        group = r.master_id if r.master_id is not None else -r.release_id
+        groups = by_album.get(r.album)
+        if groups is None:
+            by_album[r.album] = {group: [r]}
+        elif group in groups:
+            groups[group].append(r)
+        else:
+            groups[group] = [r]
     losers: dict[int, str] = {}
     for groups in by_album.values():
         if len(groups) < 2:
