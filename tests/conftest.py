@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from discogs_cache import migrate
 from discogs_cache.db import conninfo
+from tests.fakes.bucket import fake_bucket  # noqa: F401  (fixture: a fake dump bucket)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "tests" / "data" / "samples"

@@ -16,6 +16,7 @@ _COMMANDS = {
     "server": ("server", "server"),
     "migrate": ("migrate", "migrate"),
     "library": ("library", "library"),
+    "download": ("download", "download"),
     "convert": ("convert", "convert"),
     "load": ("load", "load_command"),
     "index": ("index", "index"),
