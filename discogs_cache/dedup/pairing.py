@@ -37,6 +37,7 @@ from discogs_cache.matcher.albums import (
     label_key,
     pair_album,
 )
+from discogs_cache.normalize import normalize_title
 from discogs_cache.schema import ArtistAlias, Release, ReleaseArtist, ReleaseLabel
 
 __all__ = [
@@ -145,36 +146,61 @@ def read_alias_keys(conn: Connection, artists: set[str]) -> dict[int, list[str]]
     return dict(found)
 
 
-_Candidate = tuple[str, str | None, list[tuple[str, int | None]]]
+_Pending = tuple[str, str | None, list[tuple[str, int | None]]]
 """A release's title, format and the credits that may pair it."""
 
 
 def _candidates(
     conn: Connection,
-    artists: set[str],
+    prefs: Preferences,
     aliases: Mapping[int, list[str]],
     matched: Mapping[int, AlbumKey],
-) -> dict[int, _Candidate]:
-    """Releases of duplicated masters that a preference can reach: a credited artist (or
-    one of its other names) is a preference's artist, or the classifier matched it."""
+    formats: bool,
+) -> Iterator[tuple[int, AlbumKey, str | None]]:
+    """(release id, album, format) of the releases of duplicated masters that pair with a
+    preference's album (`pair_album`). Most pair by their credited artist's own key, its
+    first step, which is tried per row here; the rest (credited under another name of the
+    artist, or matched by the classifier) go through `pair_album` whole. Artist ids and
+    formats are only read when some alias / owned format can use them."""
     r, ra = Release.__table__, ReleaseArtist.__table__
     query = (
-        select(r.c.id, r.c.title, release_format(), ra.c.artist_name, ra.c.artist_id)
+        select(
+            r.c.id,
+            r.c.title,
+            release_format() if formats else sa.null().label("format"),
+            ra.c.artist_name,
+            ra.c.artist_id if aliases else sa.null().label("artist_id"),
+        )
         .join(ra, and_(ra.c.release_id == r.c.id, ra.c.extra == 0))
         .where(r.c.master_id.in_(duplicated_masters()))
     )
-    found: dict[int, _Candidate] = {}
-    keys: dict[str, bool] = {}  # raw name -> is a preference's artist
+    artists = {artist for artist, _ in prefs}
+    direct: dict[int, tuple[AlbumKey, str | None]] = {}
+    pending: dict[int, _Pending] = {}
+    keys: dict[str, str | None] = {}  # raw name -> album artist key, None when no preference
     for release_id, title, fmt, artist, artist_id in driver_rows(conn, query):
         try:
-            hit = keys[artist]
+            key = keys[artist]
         except KeyError:
-            hit = keys[artist] = album_artist_key(artist) in artists
-        if hit or artist_id in aliases:
-            found.setdefault(release_id, (title, fmt, []))[2].append((artist, artist_id))
-        elif release_id in matched:
-            found.setdefault(release_id, (title, fmt, []))
-    return found
+            key = keys[artist] = k if (k := album_artist_key(artist)) in artists else None
+        if key is not None and release_id not in direct:
+            album = (key, normalize_title(title))
+            if album in prefs:
+                direct[release_id] = (album, fmt)
+                continue
+        if (aliases and artist_id in aliases) or release_id in matched:
+            entry = pending.get(release_id)
+            if entry is None:
+                pending[release_id] = (title, fmt, [(artist, artist_id)])
+            else:
+                entry[2].append((artist, artist_id))
+    for release_id, (album, fmt) in direct.items():
+        yield release_id, album, fmt
+    for release_id, (title, fmt, credits) in pending.items():
+        if release_id not in direct:
+            paired = pair_album(title, credits, prefs, aliases, matched.get(release_id))
+            if paired is not None:
+                yield release_id, paired, fmt
 
 
 def release_format() -> sa.ColumnElement[Any]:
@@ -197,14 +223,11 @@ def preference_matches(
     if not prefs:
         return set(), set()
     matched = matched or {}
-    artists = {artist for artist, _ in prefs}
-    aliases = read_alias_keys(conn, artists)
+    aliases = read_alias_keys(conn, {artist for artist, _ in prefs})
     wanted: dict[int, frozenset[str]] = {}
     formats: set[int] = set()
-    for rid, (title, fmt, credits) in _candidates(conn, artists, aliases, matched).items():
-        album = pair_album(title, credits, prefs, aliases, matched.get(rid))
-        if album is None:
-            continue
+    owned = any(pref.formats for pref in prefs.values())
+    for rid, album, fmt in _candidates(conn, prefs, aliases, matched, owned):
         pref = prefs[album]
         if pref.labels:
             wanted[rid] = pref.labels

@@ -14,7 +14,7 @@ nearest one must not override an exact pairing.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -93,7 +93,7 @@ def album_preferences(
 
 def pair_album(
     title: str,
-    credits: Iterable[tuple[str, int | None]],
+    credits: Sequence[tuple[str, int | None]],
     known: Container[AlbumKey],
     aliases: Mapping[int, Iterable[str]] | None = None,
     matched: AlbumKey | None = None,
@@ -101,16 +101,14 @@ def pair_album(
     """The library album (one of `known`) a release is a pressing of, or None: its credited
     artist's key, then its credited artists' other names, then the classifier's match."""
     ntitle = normalize_title(title)
-    credits = tuple(credits)
     for name, _ in credits:
         key = (album_artist_key(name), ntitle)
         if key in known:
             return key
-    for _, artist_id in credits:
-        for alias in (aliases or {}).get(artist_id or 0, ()):
-            key = (album_artist_key(alias), ntitle)
-            if key in known:
-                return key
-    if matched is not None and matched in known:
-        return matched
-    return None
+    if aliases:
+        for _, artist_id in credits:
+            for alias in aliases.get(artist_id, ()) if artist_id else ():
+                key = (album_artist_key(alias), ntitle)
+                if key in known:
+                    return key
+    return matched if matched is not None and matched in known else None
