@@ -64,9 +64,12 @@ def existing_indexes(conn: psycopg.Connection) -> set[str]:
 
 
 def drop_secondary_indexes(conn: psycopg.Connection) -> list[str]:
-    """DROP the contract's secondary indexes on `conn` (inside the caller's transaction)."""
+    """DROP the contract's secondary indexes of the loaded tables (`schema.ALL_TABLES`: not
+    `lookup_negative`, which no load touches) on `conn` (inside the caller's transaction)."""
     present = existing_indexes(conn)
-    dropped = [ix.name for ix in contract_indexes() if ix.name in present]
+    dropped = [
+        ix.name for ix in contract_indexes() if ix.name in present and ix.table in schema.ALL_TABLES
+    ]
     for name in dropped:
         conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name)))
     return dropped

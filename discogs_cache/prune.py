@@ -161,11 +161,11 @@ def _select_retained(table: str) -> sql.Composed:
         sql.Identifier("t", c.name) for c in schema.metadata.tables[table].columns
     )
     keep = sql.Identifier(_KEEP_TABLE)
-    if table == "artist_alias":  # aliases of the artists credited on a retained release
+    if table in schema.ARTIST_TABLES:  # the artists credited on a retained release
         where = sql.SQL(
             "EXISTS (SELECT 1 FROM release_artist ra JOIN {keep} k ON k.release_id = ra.release_id"
-            " WHERE ra.artist_id = t.artist_id)"
-        ).format(keep=keep)
+            " WHERE ra.artist_id = {column})"
+        ).format(keep=keep, column=sql.Identifier("t", "id" if table == "artist" else "artist_id"))
     else:
         column = sql.Identifier("t", "id" if table == "release" else "release_id")
         where = sql.SQL("EXISTS (SELECT 1 FROM {keep} k WHERE k.release_id = {column})").format(

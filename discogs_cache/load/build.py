@@ -166,12 +166,14 @@ def prepare(
 
 def direct_target(staged: StagedFile) -> Target | None:
     """The target `staged` can be COPYed straight into: its header is exactly the target's
-    `direct` columns (any order). COPY cannot skip columns, so a file with extra columns
+    `direct` columns (any order; optional ones may be missing: the table default applies).
+    COPY cannot skip columns, so a file with extra columns
     goes through staging instead."""
     for target in CHILD_TARGETS:
         if target.source == staged.spec.name and target.direct is not None:
-            header = read_header(staged.path, staged.spec)
-            return target if sorted(header) == sorted(target.direct) else None
+            header = set(read_header(staged.path, staged.spec))
+            fits = header <= set(target.direct) and set(target.required) <= header
+            return target if fits else None
     return None
 
 
@@ -300,6 +302,15 @@ def build_direct(
     which is then not counted as truncated."""
     header = read_header(staged.path, staged.spec)
     names = sql.SQL(", ").join(sql.Identifier(target.table_column(c)) for c in header)
+    nullable = sql.SQL(", ").join(
+        sql.Identifier(target.table_column(c)) for c in header if c not in target.empty_strings
+    )
+    empty = [target.table_column(c) for c in header if c in target.empty_strings]
+    force_empty = (
+        sql.SQL(", FORCE_NOT_NULL ({})").format(sql.SQL(", ").join(map(sql.Identifier, empty)))
+        if empty
+        else sql.SQL("")
+    )
     where = sql.SQL(" AND ").join(
         sql.SQL("{} IS NOT NULL").format(sql.Identifier(target.table_column(c)))
         for c in target.required
@@ -310,8 +321,8 @@ def build_direct(
         counter = RecordCounter()
         statement = sql.SQL(
             "COPY {} ({}) FROM STDIN "
-            "(FORMAT csv, HEADER true, FREEZE true, FORCE_NULL ({})) WHERE {}"
-        ).format(sql.Identifier(target.table), names, names, where)
+            "(FORMAT csv, HEADER true, FREEZE true, FORCE_NULL ({}){}) WHERE {}"
+        ).format(sql.Identifier(target.table), names, nullable, force_empty, where)
         try:
             with b.lane(target.table), conn.cursor() as cur:
                 start = time.perf_counter()

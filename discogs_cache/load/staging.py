@@ -13,7 +13,7 @@ import io
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -26,11 +26,15 @@ BLOCK = 1 << 20
 
 @dataclass(frozen=True)
 class CsvSpec:
-    """A CSV of the interface: the columns the loader reads and their staging types."""
+    """A CSV of the interface: the columns the loader reads and their staging types.
+
+    `optional` columns may be absent from a file (the Rust converter's layout has none of
+    them): staged as NULL then."""
 
     name: str
     columns: dict[str, str]
     required: bool = False
+    optional: dict[str, str] = field(default_factory=dict)
 
     @property
     def filename(self) -> str:
@@ -43,12 +47,17 @@ SPECS = (
         {"id": "integer", "title": "text", "country": "text", "released": "text",
          "master_id": "integer"},
         required=True,
+        optional={"format": "text"},
     ),
     CsvSpec(
         "release_artist",
         {"release_id": "integer", "artist_id": "integer", "artist_name": "text", "extra": "text"},
+        optional={"role": "text"},
     ),
-    CsvSpec("release_label", {"release_id": "integer", "label": "text", "catno": "text"}),
+    CsvSpec(
+        "release_label", {"release_id": "integer", "label": "text", "catno": "text"},
+        optional={"label_id": "integer"},
+    ),
     CsvSpec(
         "release_track",
         {"release_id": "integer", "sequence": "integer", "position": "text", "title": "text",
@@ -57,9 +66,31 @@ SPECS = (
     CsvSpec(
         "release_track_artist",
         {"release_id": "integer", "track_sequence": "integer", "artist_name": "text"},
+        optional={"extra": "integer", "role": "text"},
     ),
     CsvSpec("release_image", {"release_id": "integer", "type": "text", "uri": "text"}),
-    CsvSpec("artist_alias", {"artist_id": "integer", "alias_name": "text"}),
+    CsvSpec("release_genre", {"release_id": "integer", "genre": "text"}),
+    CsvSpec("release_style", {"release_id": "integer", "style": "text"}),
+    CsvSpec(
+        "release_video",
+        {"release_id": "integer", "sequence": "integer", "src": "text", "title": "text",
+         "duration": "integer", "embed": "boolean"},
+    ),
+    CsvSpec(
+        "artist_alias", {"artist_id": "integer", "alias_name": "text"},
+        optional={"alias_id": "integer"},
+    ),
+    CsvSpec(
+        "artist", {"id": "integer", "name": "text"},
+        optional={"profile": "text", "image_url": "text"},
+    ),
+    CsvSpec("artist_name_variation", {"artist_id": "integer", "name": "text"}),
+    CsvSpec(
+        "artist_member",
+        {"artist_id": "integer", "member_id": "integer", "member_name": "text",
+         "active": "boolean"},
+    ),
+    CsvSpec("artist_url", {"artist_id": "integer", "url": "text"}),
 )  # fmt: skip
 
 
@@ -100,8 +131,9 @@ def read_header(path: Path, spec: CsvSpec) -> list[str]:
 
 def staging_columns(spec: CsvSpec, header: list[str]) -> list[tuple[str, str]]:
     """(name, type) for every header position; unknown columns are kept as ignored text."""
+    known = {**spec.columns, **spec.optional}
     return [
-        (col, spec.columns[col]) if col in spec.columns else (f"_ignored_{i}", "text")
+        (col, known[col]) if col in known else (f"_ignored_{i}", "text")
         for i, col in enumerate(header)
     ]
 
@@ -192,6 +224,7 @@ def copy_file(
     its own that the caller commits."""
     header = read_header(staged.path, staged.spec)
     columns = staging_columns(staged.spec, header)
+    absent = [(c, t) for c, t in staged.spec.optional.items() if c not in header]  # NULL
     table = sql.Identifier(schema, staged.spec.name)
     names = sql.SQL(", ").join(sql.Identifier(c) for c, _ in columns)
     start = time.perf_counter()
@@ -199,7 +232,8 @@ def copy_file(
         sql.SQL("CREATE UNLOGGED TABLE {} ({})").format(
             table,
             sql.SQL(", ").join(
-                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in columns
+                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
+                for c, t in (*columns, *absent)
             ),
         )
     )

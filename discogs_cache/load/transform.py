@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from discogs_cache.schema import NAME_MAX
+from discogs_cache.schema import CATNO_MAX, NAME_MAX
 
 
 @dataclass(frozen=True)
@@ -34,37 +34,43 @@ class Target:
     """Duplicates are common: collapse them up front instead of after a failed key build."""
     direct: tuple[str, ...] | None = None
     """The CSV column behind each of `columns` when the file can be COPYed straight into the
-    table (values taken as they are; a name too long for the table sends it to staging)."""
+    table (values taken as they are; a name too long for the table sends it to staging). A
+    file may lack some of them (optional columns: the table's default applies)."""
+    empty_strings: tuple[str, ...] = ()
+    """CSV columns whose empty value is '' (a key column NOT NULL DEFAULT ''), never NULL."""
 
     def table_column(self, csv_column: str) -> str:
         """The table column a CSV column of a `direct` target goes to."""
         return dict(zip(self.direct or (), self.columns, strict=True))[csv_column]
 
 
-def _name(column: str) -> str:
+def _name(column: str, limit: int = NAME_MAX) -> str:
     # octet_length is O(1) and never below the length in characters: left() (which walks
     # the string) only runs on the rare name that may be too long
     return (
-        f"CASE WHEN octet_length(s.{column}) > {NAME_MAX} "
-        f"THEN left(s.{column}, {NAME_MAX}) ELSE s.{column} END"
+        f"CASE WHEN octet_length(s.{column}) > {limit} "
+        f"THEN left(s.{column}, {limit}) ELSE s.{column} END"
     )
 
 
 CHILD_TARGETS = (
     Target(
         "release_artist", "release_artist",
-        ("release_id", "artist_name", "artist_id", "extra"),
+        ("release_id", "artist_name", "artist_id", "extra", "role"),
         ("s.release_id", _name("artist_name"), "NULLIF(s.artist_id, 0)",
          # ASCII lower case (COLLATE "C") is all these literals need, and much cheaper
-         """CASE WHEN lower(s.extra COLLATE "C") IN ('1', 't', 'true') THEN 1 ELSE 0 END"""),
+         """CASE WHEN lower(s.extra COLLATE "C") IN ('1', 't', 'true') THEN 1 ELSE 0 END""",
+         "s.role"),
         ("release_id", "artist_name"), ("release_id", "artist_name"),
         priority="extra, ord", truncated="artist_name", dedupe_first=True,
     ),
     Target(
-        "release_label", "release_label", ("release_id", "label_name", "catno"),
-        ("s.release_id", _name("label"), "s.catno"),
-        ("release_id", "label"), ("release_id", "label_name"), truncated="label",
-        dedupe_first=True, direct=("release_id", "label", "catno"),
+        "release_label", "release_label", ("release_id", "label_name", "catno", "label_id"),
+        ("s.release_id", _name("label"), f"coalesce({_name('catno', CATNO_MAX)}, '')",
+         "NULLIF(s.label_id, 0)"),
+        ("release_id", "label"), ("release_id", "label_name", "catno"), truncated="label",
+        dedupe_first=True, direct=("release_id", "label", "catno", "label_id"),
+        empty_strings=("catno",),
     ),
     Target(
         "release_track", "release_track",
@@ -75,17 +81,58 @@ CHILD_TARGETS = (
     ),
     Target(
         "release_track_artist", "release_track_artist",
+        ("release_id", "track_sequence", "artist_name", "extra", "role"),
+        ("s.release_id", "s.track_sequence", _name("artist_name"), "coalesce(s.extra, 0)",
+         "s.role"),
         ("release_id", "track_sequence", "artist_name"),
-        ("s.release_id", "s.track_sequence", _name("artist_name")),
-        ("release_id", "track_sequence", "artist_name"),
-        ("release_id", "track_sequence", "artist_name"), truncated="artist_name",
-        direct=("release_id", "track_sequence", "artist_name"),
+        ("release_id", "track_sequence", "artist_name", "extra"), truncated="artist_name",
+        direct=("release_id", "track_sequence", "artist_name", "extra", "role"),
     ),
     Target(
-        "artist_alias", "artist_alias", ("artist_id", "alias_name"),
-        ("s.artist_id", _name("alias_name")), ("artist_id", "alias_name"),
-        ("artist_id", "alias_name"), truncated="alias_name", needs_release=False,
-        dedupe_first=True, direct=("artist_id", "alias_name"),
+        "release_genre", "release_genre", ("release_id", "genre"),
+        ("s.release_id", _name("genre")), ("release_id", "genre"), ("release_id", "genre"),
+        truncated="genre", direct=("release_id", "genre"),
+    ),
+    Target(
+        "release_style", "release_style", ("release_id", "style"),
+        ("s.release_id", _name("style")), ("release_id", "style"), ("release_id", "style"),
+        truncated="style", direct=("release_id", "style"),
+    ),
+    Target(
+        "release_video", "release_video",
+        ("release_id", "sequence", "src", "title", "duration", "embed"),
+        ("s.release_id", "s.sequence", "s.src", "s.title", "s.duration", "s.embed"),
+        ("release_id", "sequence", "src"), ("release_id", "sequence"),
+        direct=("release_id", "sequence", "src", "title", "duration", "embed"),
+    ),
+    Target(
+        "artist_alias", "artist_alias", ("artist_id", "alias_name", "alias_id"),
+        ("s.artist_id", _name("alias_name"), "NULLIF(s.alias_id, 0)"),
+        ("artist_id", "alias_name"), ("artist_id", "alias_name"), truncated="alias_name",
+        needs_release=False, dedupe_first=True, direct=("artist_id", "alias_name", "alias_id"),
+    ),
+    Target(  # staged: a dump artist's fetched_at is NULL (never fetched), not the default
+        "artist", "artist", ("id", "name", "profile", "image_url", "fetched_at"),
+        ("s.id", "s.name", "s.profile", "s.image_url", "NULL::timestamptz"),
+        ("id", "name"), ("id",), needs_release=False, dedupe_first=True,
+    ),
+    Target(
+        "artist_name_variation", "artist_name_variation", ("artist_id", "name"),
+        ("s.artist_id", _name("name")), ("artist_id", "name"), ("artist_id", "name"),
+        truncated="name", needs_release=False, dedupe_first=True,
+        direct=("artist_id", "name"),
+    ),
+    Target(
+        "artist_member", "artist_member", ("artist_id", "member_id", "member_name", "active"),
+        ("s.artist_id", "NULLIF(s.member_id, 0)", _name("member_name"), "s.active"),
+        ("artist_id", "member_name"), ("artist_id", "member_name"), truncated="member_name",
+        needs_release=False, dedupe_first=True,
+        direct=("artist_id", "member_id", "member_name", "active"),
+    ),
+    Target(
+        "artist_url", "artist_url", ("artist_id", "url"),
+        ("s.artist_id", _name("url")), ("artist_id", "url"), ("artist_id", "url"),
+        truncated="url", needs_release=False, dedupe_first=True, direct=("artist_id", "url"),
     ),
 )  # fmt: skip
 
@@ -130,15 +177,17 @@ def load_release(cur: psycopg.Cursor, stage: str, has_images: bool) -> TableCoun
     cur.execute(
         sql.SQL(
             "WITH art AS ({art}) "
-            "INSERT INTO release (id, title, release_year, country, artwork_url, master_id) "
+            "INSERT INTO release "
+            "(id, title, release_year, country, artwork_url, master_id, released, format) "
             "SELECT s.id, s.title, "
             # "the first 4 characters are digits" without a regex, which costs more than the
             # rest of the row: trimming digits off them leaves nothing (4 bytes or more, so
             # fewer than 4 characters means a multibyte one, which is no digit)
             "CASE WHEN octet_length(s.released) >= 4 AND rtrim(left(s.released, 4), '0123456789') "
             "= '' THEN left(s.released, 4)::smallint END, "
-            "s.country, art.uri, NULLIF(s.master_id, 0) "
-            "FROM (SELECT DISTINCT ON (id) id, title, released, country, master_id FROM {src} "
+            "s.country, art.uri, NULLIF(s.master_id, 0), s.released, s.format "
+            "FROM (SELECT DISTINCT ON (id) id, title, released, country, master_id, format "
+            "FROM {src} "
             "WHERE id IS NOT NULL AND title IS NOT NULL ORDER BY id, ctid) AS s "
             "LEFT JOIN art ON art.release_id = s.id"
         ).format(art=art, src=src)  # first row per id, deduplicated before the join

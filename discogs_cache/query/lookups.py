@@ -68,6 +68,7 @@ def _tracks(conn: sa.Connection, release_id: int) -> tuple[Track, ...]:
         ReleaseTrackArtist.artist_name,
         ReleaseTrackArtist.release_id == ReleaseTrack.release_id,
         ReleaseTrackArtist.track_sequence == ReleaseTrack.sequence,
+        ReleaseTrackArtist.extra == 0,  # the track's artists, not its writers/producers
     )
     rows = conn.execute(
         select(
@@ -192,6 +193,7 @@ def search_tracks(
         ReleaseTrackArtist.artist_name,
         ReleaseTrackArtist.release_id == ReleaseTrack.release_id,
         ReleaseTrackArtist.track_sequence == ReleaseTrack.sequence,
+        ReleaseTrackArtist.extra == 0,  # the track's artists, not its writers/producers
     )
     title_score = similarity(ReleaseTrack.title, "title")
     source: Any = ReleaseTrack.__table__.join(Release, Release.id == ReleaseTrack.release_id)
@@ -204,7 +206,7 @@ def search_tracks(
                 ReleaseTrackArtist.track_sequence,
                 func.max(similarity(ReleaseTrackArtist.artist_name, "artist")).label("score"),
             )
-            .where(matches(ReleaseTrackArtist.artist_name, "artist"))
+            .where(matches(ReleaseTrackArtist.artist_name, "artist"), ReleaseTrackArtist.extra == 0)
             .group_by(ReleaseTrackArtist.release_id, ReleaseTrackArtist.track_sequence)
             .subquery("on_track")
         )

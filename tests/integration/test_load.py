@@ -44,7 +44,12 @@ def edge_case_csvs(dir_: Path) -> Path:
           + f"2,102,{LONG},0,,2,\n"  # truncated to 500
           + "3,,,0,,1,\n"  # empty name: skipped
           + "99,103,Ghost,0,,1,\n")  # missing release: skipped  # fmt: skip
-    write(dir_, "release_label", LABEL + "1,Label X,CAT1\n1,Label X,CAT2\n2,Label Y,\n4,L,1\n")
+    # one label with two catalogue numbers: two rows; an exact repeat: a duplicate
+    write(
+        dir_,
+        "release_label",
+        LABEL + "1,Label X,CAT1\n1,Label X,CAT2\n1,Label X,CAT2\n2,Label Y,\n4,L,1\n",
+    )
     write(dir_, "release_track", TRACK
           + '1,1,A1,"Song\nwith newline",3:00\n'
           + "1,2,A2,\\N,\n"
@@ -77,7 +82,7 @@ def test_edge_cases_are_handled_and_counted(
     assert (ra.source_rows, ra.loaded, ra.empty_required, ra.missing_release) == (7, 4, 1, 1)
     assert (ra.duplicates, ra.truncated) == (1, 1)
     rl = c("release_label")
-    assert (rl.loaded, rl.duplicates, rl.missing_release) == (2, 1, 1)
+    assert (rl.loaded, rl.duplicates, rl.missing_release) == (3, 1, 1)
     rt = c("release_track")
     assert (rt.loaded, rt.empty_required, rt.missing_release) == (3, 1, 1)
     rta = c("release_track_artist")

@@ -15,10 +15,10 @@ from discogs_cache.errors import InputError
 from discogs_cache.index import contract_indexes, existing_indexes
 from discogs_cache.library.catalog import read_catalog
 from discogs_cache.prune import copy_to, prune
+from discogs_cache.schema import ARTIST_TABLES, CACHE_TABLES
 from discogs_cache.verify import classify_cache
 from tests.integration.test_verify import (
     RELEASES,
-    TABLES,
     checksums,
     expected,
     fill_cache,
@@ -45,7 +45,7 @@ def test_prune_leaves_exactly_keep_and_review(pg_url: str, tmp_path: Path, strat
     classification = classify_cache(pg_url, read_catalog(make_library(tmp_path / "l.db")))
     summary = prune(pg_url, classification, strategy=strategy)
     assert summary.releases_removed == 3 and summary.strategy == strategy
-    for table in TABLES[:-1]:  # every release table, children included
+    for table in CACHE_TABLES:  # every release table, children included
         assert release_ids(pg_url, table) == retained(), table
     assert expected("REVIEW") <= release_ids(pg_url)  # REVIEW never deleted
     with psycopg.connect(conninfo(pg_url)) as conn:
@@ -104,10 +104,18 @@ def test_copy_to_builds_equal_indexed_target_and_leaves_source(
     assert release_ids(target) == retained()
     # the target equals the source restricted to KEEP+REVIEW, row for row
     prune(pg_url, classification)
-    assert checksums(target) == {
-        t: v for t, v in checksums(pg_url).items() if t != "artist_alias"
-    } | {"artist_alias": checksums(target)["artist_alias"]}
-    assert checksums(target)["artist_alias"][0] == 2  # aliases of retained credits only
+    copied = checksums(target)
+    assert {t: v for t, v in copied.items() if t not in ARTIST_TABLES} == {
+        t: v for t, v in checksums(pg_url).items() if t not in ARTIST_TABLES
+    }
+    # the artist tables: the artists credited on retained releases only
+    assert {t: copied[t][0] for t in ARTIST_TABLES} == {
+        "artist": 1,
+        "artist_alias": 2,
+        "artist_name_variation": 1,
+        "artist_member": 0,
+        "artist_url": 1,
+    }
     assert migrate.check(target) == []
     assert {ix.name for ix in contract_indexes()} <= _indexes(target)
 

@@ -24,6 +24,18 @@ EXPECTED_INDEXES = {
     "ix_cache_metadata_cached_at",
     "ix_cache_metadata_source",
     "pk_artist_alias",
+    "ix_release_artwork_unchecked",
+    "pk_release_genre",
+    "pk_release_style",
+    "pk_release_video",
+    "pk_artist",
+    "ix_artist_name_trgm",
+    "pk_artist_name_variation",
+    "ix_artist_name_variation_name_trgm",
+    "pk_artist_member",
+    "pk_artist_url",
+    "pk_lookup_negative",
+    "ix_lookup_negative_attempted_at",
 }
 
 
@@ -60,6 +72,14 @@ def test_upgrade_creates_every_object(empty_pg_url: str) -> None:
         "release_track_artist",
         "cache_metadata",
         "artist_alias",
+        "release_genre",
+        "release_style",
+        "release_video",
+        "artist",
+        "artist_name_variation",
+        "artist_member",
+        "artist_url",
+        "lookup_negative",
     }
     assert cat["indexes"] == EXPECTED_INDEXES | {"alembic_version_pkc"}
 

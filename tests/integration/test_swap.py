@@ -45,7 +45,8 @@ def catalog(conn: psycopg.Connection) -> dict[str, list[tuple[object, ...]]]:
 
 
 def populate(conn: psycopg.Connection, ids: range) -> None:
-    """Each release gets 2 artists, 1 label, 3 tracks with an artist each, metadata."""
+    """Each release gets 2 artists, 1 label, 3 tracks with an artist each, metadata, a
+    genre, a style, a video."""
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO release (id, title, country, master_id) VALUES (%s, %s, 'US', %s)",
@@ -72,6 +73,12 @@ def populate(conn: psycopg.Connection, ids: range) -> None:
             "INSERT INTO cache_metadata (release_id, source) VALUES (%s, 'bulk_import')",
             [(i,) for i in ids],
         )
+        for statement in (
+            "INSERT INTO release_genre (release_id, genre) VALUES (%s, 'Rock')",
+            "INSERT INTO release_style (release_id, style) VALUES (%s, 'Punk')",
+            "INSERT INTO release_video (release_id, sequence, src) VALUES (%s, 1, 'v')",
+        ):
+            cur.executemany(statement, [(i,) for i in ids])
 
 
 def make_keep(conn: psycopg.Connection, ids: list[int], name: str = "keep_ids") -> str:
@@ -117,6 +124,9 @@ def test_keeps_exactly_the_given_releases_and_their_children(
         "release_label": 5,
         "release_track": 15,
         "release_track_artist": 15,
+        "release_genre": 5,
+        "release_style": 5,
+        "release_video": 5,
         "cache_metadata": 5,
     }
     # defaults still work after the swap (the previous system lost them)
@@ -138,7 +148,8 @@ def test_swap_leaves_the_catalog_identical_and_alembic_clean(
     conn.execute("COMMENT ON TABLE release IS 'one pressing'")
     conn.commit()
     before = catalog(conn)
-    assert len(before["indexes"]) == 14  # 6 PKs + 4 btree + 4 trigram GIN
+    assert len(before["indexes"]) == 18  # 9 PKs + 5 btree + 4 trigram GIN
+    assert len(before["triggers"]) == 3  # the credit tables' merge triggers
     result = retain_releases(conn, make_keep(conn, [2, 4, 6]), strategy=strategy)
     conn.commit()
     assert result.strategy == strategy

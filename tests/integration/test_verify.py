@@ -87,9 +87,22 @@ def fill_cache(url: str) -> None:
                 "INSERT INTO cache_metadata (release_id, source) VALUES (%s, 'bulk_import')",
                 (rid,),
             )
+            for statement in (
+                "INSERT INTO release_genre VALUES (%s, 'Rock'), (%s, 'Folk')",
+                "INSERT INTO release_style VALUES (%s, 'Indie'), (%s, 'Alt')",
+                "INSERT INTO release_video (release_id, sequence, src) VALUES (%s, 1, 'v'),"
+                " (%s, 2, 'w')",
+            ):
+                conn.execute(statement, (rid, rid))
         conn.execute(
             "INSERT INTO artist_alias (artist_id, alias_name) VALUES "
             "(42, 'Will Oldham'), (42, 'Palace Music'), (14, 'Fab Faux')"
+        )
+        conn.execute(
+            "INSERT INTO artist (id, name) VALUES (42, 'Bonnie Prince Billy'), (14, 'Faux');"
+            "INSERT INTO artist_name_variation VALUES (42, 'Bonnie Billy'), (14, 'The Faux');"
+            "INSERT INTO artist_member (artist_id, member_name) VALUES (14, 'A');"
+            "INSERT INTO artist_url VALUES (42, 'http://42')"
         )
 
 

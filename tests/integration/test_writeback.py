@@ -115,8 +115,9 @@ def test_refetch_updates_release_replaces_tracks_keeps_artists(engine: sa.Engine
     assert not summary.created and summary.artists_added == 1
     after = _snapshot(engine, 4)
     assert after["release"][0][1] == "Now That's What I Call Music! 1983"
-    # existing credit kept as it was (DO NOTHING), the new name added
-    assert after["release_artist"] == [("Various", None, 0), ("Various Artists", None, 0)]
+    # existing credit kept (ON CONFLICT DO NOTHING: no new row, 0 rows reported), only its
+    # missing artist id filled by the merge trigger (contract v2); the new name added
+    assert after["release_artist"] == [("Various", 194, 0), ("Various Artists", None, 0)]
     assert after["release_track"] == [(1, "1", "Blue Monday", "7:29")]
     assert after["release_track_artist"] == [(1, "New Order")]  # old track artists gone
     assert after["cache_metadata"] == [("api_fetch",)]
