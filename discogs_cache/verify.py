@@ -34,7 +34,7 @@ from discogs_cache.matcher.albums import album_preferences
 from discogs_cache.matcher.library_index import LibraryIndex
 from discogs_cache.matcher.run import album_records, contested_albums
 from discogs_cache.matcher.settle import settle_albums
-from discogs_cache.schema import CACHE_TABLES, Release
+from discogs_cache.schema import CACHE_TABLES
 
 RELEASE_ROWS = (
     "SELECT r.id, r.title, ra.artist_name, ra.artist_id FROM release r "
@@ -67,11 +67,8 @@ def read_releases(conn: psycopg.Connection, ids: Sequence[int]) -> list[ReleaseR
         "SELECT release_id, label_name FROM release_label WHERE release_id = ANY(%s)", (list(ids),)
     ):
         labels[rid].append(label)
-    fmt = sql.SQL("format" if "format" in Release.__table__.c else "NULL")
     rows = conn.execute(
-        sql.SQL(
-            "SELECT id, title, master_id, {} FROM release WHERE id = ANY(%s) ORDER BY id"
-        ).format(fmt),
+        "SELECT id, title, master_id, format FROM release WHERE id = ANY(%s) ORDER BY id",
         (list(ids),),
     )
     return [

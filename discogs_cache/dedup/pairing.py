@@ -167,7 +167,7 @@ def _candidates(
         select(
             r.c.id,
             r.c.title,
-            release_format() if formats else sa.null().label("format"),
+            r.c.format if formats else sa.null().label("format"),
             ra.c.artist_name,
             ra.c.artist_id if aliases else sa.null().label("artist_id"),
         )
@@ -201,12 +201,6 @@ def _candidates(
             paired = pair_album(title, credits, prefs, aliases, matched.get(release_id))
             if paired is not None:
                 yield release_id, paired, fmt
-
-
-def release_format() -> sa.ColumnElement[Any]:
-    """`release.format` (contract v2); NULL (no format known) on a schema without it."""
-    columns = Release.__table__.c
-    return columns["format"] if "format" in columns else sa.null().label("format")
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.e2e.cli import run_cli
 from tests.integration.test_dedup import R, ids, load, write_hierarchy
-from tests.integration.test_dedup_fidelity import needs_format, set_formats
+from tests.integration.test_dedup_fidelity import set_formats
 from tests.integration.test_library import make_catalog
 
 pytestmark = pytest.mark.e2e
@@ -69,7 +69,6 @@ def test_cli_bad_labels_file_is_a_one_line_error(pg_url: str, tmp_path: Path) ->
     assert ids(pg_url) == {1, 2}
 
 
-@needs_format
 def test_cli_prefers_the_owned_format_from_library_db(pg_url: str, tmp_path: Path) -> None:
     load(pg_url, [R(1, 100, country="US", tracks=9), R(2, 100)])
     set_formats(pg_url, {1: "Vinyl", 2: "CD"})

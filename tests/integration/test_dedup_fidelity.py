@@ -10,19 +10,13 @@ from collections import defaultdict
 from pathlib import Path
 
 import psycopg
-import pytest
 from lxml import etree
 
 from discogs_cache.convert.releases import release_rows
 from discogs_cache.db import conninfo
 from discogs_cache.dedup import dedup
 from discogs_cache.matcher.albums import album_key
-from discogs_cache.schema import Release
 from tests.integration.test_dedup import R, ids, load, pref
-
-needs_format = pytest.mark.skipif(
-    "format" not in Release.__table__.c, reason="release.format arrives with contract v2 (0003)"
-)
 
 SUITE = "4497810"
 """A real record (Brandenburg Concertos, Vinyl) whose tracks are index tracks with parts."""
@@ -102,7 +96,6 @@ def test_the_classifiers_match_loses_to_a_direct_pairing(pg_url: str) -> None:
     assert ids(pg_url) == {5}
 
 
-@needs_format
 def test_owned_format_beats_us_and_tracks(pg_url: str) -> None:
     load(pg_url, [R(7, 700, country="US", tracks=12), R(8, 700, country="UK", tracks=10)])
     set_formats(pg_url, {7: "Vinyl", 8: "CD"})
@@ -113,7 +106,6 @@ def test_owned_format_beats_us_and_tracks(pg_url: str) -> None:
     assert ("decided by format", 1) in summary.rows()
 
 
-@needs_format
 def test_label_still_beats_the_owned_format(pg_url: str) -> None:
     load(pg_url, [R(9, 900, labels=("Apple",)), R(10, 900)])
     set_formats(pg_url, {9: "Vinyl", 10: "CD"})
