@@ -8,14 +8,16 @@ Runs, same server, same data: `dedup` with label preferences + hierarchy under "
 copy-swap forced, to keep `swap.COPY_RATIO` honest. Normalization caches are cleared before
 each run so every run pays the Python pairing cost in full.
 Baseline: the bare minimum any dedup must do, one hand-written SQL statement
-`DELETE FROM release WHERE id IN (ROW_NUMBER() ... > 1)` (country/tracks/id ranking, no
-label pairing, FK cascade does the children). Best of `--repeat` runs.
+`DELETE FROM release WHERE id IN (ROW_NUMBER() ... > 1)` (country/tracks/id ranking, track
+counts joined once, no label pairing, FK cascade does the children). The three are run in
+turn, each on its own clone, `--repeat` times: min and median of each are printed.
 Usage: python benchmarks/bench_dedup.py [--releases N] [--repeat R]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,12 +43,15 @@ DELETE FROM release WHERE id IN (
     SELECT id FROM (
         SELECT r.id, row_number() OVER (
             PARTITION BY r.master_id
-            ORDER BY (r.country = 'US') DESC NULLS LAST,
-                     (SELECT count(*) FROM release_track t WHERE t.release_id = r.id) DESC,
-                     r.id) AS rn
-        FROM release r WHERE r.master_id IS NOT NULL) ranked
+            ORDER BY (r.country = 'US') DESC NULLS LAST, coalesce(tc.n, 0) DESC, r.id) AS rn
+        FROM release r
+        LEFT JOIN (SELECT release_id, count(*) AS n FROM release_track GROUP BY release_id) tc
+            ON tc.release_id = r.id
+        WHERE r.master_id IS NOT NULL) ranked
     WHERE rn > 1)
 """
+"""The fairest hand-written SQL for the same ranking: track counts by one grouped join (a
+correlated per-row count subquery was 10-20% slower), the FK cascade for the children."""
 
 
 def _admin(url: str) -> psycopg.Connection:
@@ -134,12 +139,21 @@ def main() -> None:
         f"auto strategy {shown.strategy}, "
         f"decided by {shown.decided_by}, {shown.label_matched} on a preferred label"
     )
-    report("dedup (auto)", min(runs["auto"]))
-    report("dedup (forced copy-swap)", min(runs["copy"]))
-    report("baseline bare SQL DELETE ... row_number() > 1", min(runs["bare"]))
-    ratio("dedup auto / bare SQL delete", min(runs["auto"]), min(runs["bare"]))
-    ratio("dedup copy-swap / bare SQL delete", min(runs["copy"]), min(runs["bare"]))
-    ratio("dedup copy-swap / dedup auto", min(runs["copy"]), min(runs["auto"]))
+    for name, label in (
+        ("auto", "dedup (auto)"),
+        ("copy", "dedup (forced copy-swap)"),
+        ("bare", "baseline bare SQL DELETE ... row_number() > 1 (join)"),
+    ):
+        report(f"{label} min", min(runs[name]))
+        report(f"{label} median", statistics.median(runs[name]))
+    ratio("dedup auto / bare SQL delete (min)", min(runs["auto"]), min(runs["bare"]))
+    ratio(
+        "dedup auto / bare SQL delete (median)",
+        statistics.median(runs["auto"]),
+        statistics.median(runs["bare"]),
+    )
+    ratio("dedup copy-swap / bare SQL delete (min)", min(runs["copy"]), min(runs["bare"]))
+    ratio("dedup copy-swap / dedup auto (min)", min(runs["copy"]), min(runs["auto"]))
 
 
 if __name__ == "__main__":

@@ -5,16 +5,22 @@ its own process so peak RSS is per phase:
   * baseline: a plain buffered `SELECT` fetch of the same rows (pymysql's default cursor);
   * export_catalog of 25k and of 100k rows (server-side cursor → SQLite + FTS5).
 Bounded memory shows as the export's peak RSS staying flat from 25k to 100k rows while the
-buffered fetch grows with the catalog. MySQL URL: $MYSQL_URL_BENCH, else $MYSQL_URL_TEST, else
-mysql://root@127.0.0.1:3306/mysql. Output and the library.db go under bench-data/.
+buffered fetch grows with the catalog. The server's cache is warmed by one untimed read of
+each catalog first; then the two phases run `--repeat` times, alternating which goes first,
+and the min and median seconds (and the median peak RSS) of each are printed.
+MySQL URL: $MYSQL_URL_BENCH, else $MYSQL_URL_TEST, else mysql://root@127.0.0.1:3306/mysql.
+Output and the library.db go under bench-data/.
+Usage: python benchmarks/bench_library.py [--repeat N] [--sizes 25000,100000]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -144,7 +150,24 @@ def measure(kind: str, url: str, output: Path) -> dict[str, float]:
     return json.loads(done.stdout)
 
 
+def _summary(runs: list[dict[str, float]]) -> dict[str, float]:
+    """min and median seconds, median RSS figures of repeated runs of one phase."""
+    seconds = [r["seconds"] for r in runs]
+    return {
+        "rows": runs[0]["rows"],
+        "seconds": min(seconds),
+        "median_seconds": statistics.median(seconds),
+        "start_rss_mb": statistics.median(r["start_rss_mb"] for r in runs),
+        "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
+    }
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    args = parser.parse_args()
+    sizes = tuple(int(s) for s in args.sizes.split(","))
     url = server_url()
     try:
         _server(url).close()
@@ -152,40 +175,45 @@ def main() -> int:
         print(f"skipped: no MySQL reachable ({exc.args[-1]})")
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
-    names = {size: f"bench_library_{size}_{os.getpid()}" for size in SIZES}
+    names = {size: f"bench_library_{size}_{os.getpid()}" for size in sizes}
     try:
         start = time.perf_counter()
         for size, name in names.items():
             generate(url, name, size)
-        print(f"generated catalogs {list(SIZES)} in {time.perf_counter() - start:.1f} s")
+        print(f"generated catalogs {list(sizes)} in {time.perf_counter() - start:.1f} s")
         results = {}
         for size, name in names.items():
             db_url = _db_url(url, name)
-            results[size] = {
-                "buffered": measure("buffered", db_url, OUT / "unused"),
-                "export": measure("export", db_url, OUT / f"library_{size}.db"),
-            }
+            measure("buffered", db_url, OUT / "unused")  # untimed: warms the server's cache
+            runs: dict[str, list[dict[str, float]]] = {"buffered": [], "export": []}
+            for turn in range(args.repeat):  # alternating which phase goes first
+                order = ("buffered", "export") if turn % 2 == 0 else ("export", "buffered")
+                for kind in order:
+                    runs[kind].append(measure(kind, db_url, OUT / f"library_{size}.db"))
+            results[size] = {kind: _summary(r) for kind, r in runs.items()}
         print(
-            f"{'rows':>8}  {'phase':<23} {'seconds':>8} {'RSS before MB':>14} {'peak RSS MB':>12}"
+            f"{'rows':>8}  {'phase':<23} {'min s':>8} {'median s':>9} {'RSS before MB':>14}"
+            f" {'peak RSS MB':>12}"
         )
         for res in results.values():
             for kind, label in (("buffered", "baseline buffered fetch"), ("export", "export")):
                 r = res[kind]
                 print(
-                    f"{r['rows']:>8}  {label:<23} {r['seconds']:>8.2f} "
-                    f"{r['start_rss_mb']:>14.1f} {r['peak_rss_mb']:>12.1f}"
+                    f"{r['rows']:>8}  {label:<23} {r['seconds']:>8.2f} {r['median_seconds']:>9.2f}"
+                    f" {r['start_rss_mb']:>14.1f} {r['peak_rss_mb']:>12.1f}"
                 )
-        big, small = results[SIZES[-1]], results[SIZES[0]]
+        big, small = results[sizes[-1]], results[sizes[0]]
         print(
-            f"export/baseline time at {SIZES[-1]} rows: "
-            f"{big['export']['seconds'] / big['buffered']['seconds']:.2f}x; "
-            f"export RSS {SIZES[0]}->{SIZES[-1]} rows: "
+            f"export/baseline time at {sizes[-1]} rows: "
+            f"{big['export']['seconds'] / big['buffered']['seconds']:.2f}x (min), "
+            f"{big['export']['median_seconds'] / big['buffered']['median_seconds']:.2f}x "
+            f"(median); export RSS {sizes[0]}->{sizes[-1]} rows: "
             f"{big['export']['peak_rss_mb'] / small['export']['peak_rss_mb']:.2f}x "
             f"(buffered fetch: "
             f"{big['buffered']['peak_rss_mb'] / small['buffered']['peak_rss_mb']:.2f}x)"
         )
-        size_mb = (OUT / f"library_{SIZES[-1]}.db").stat().st_size / 1e6
-        print(f"library.db of {SIZES[-1]} rows: {size_mb:.1f} MB")
+        size_mb = (OUT / f"library_{sizes[-1]}.db").stat().st_size / 1e6
+        print(f"library.db of {sizes[-1]} rows: {size_mb:.1f} MB")
     finally:
         conn = _server(url)
         with conn.cursor() as cur:

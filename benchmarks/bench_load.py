@@ -2,8 +2,9 @@
 
 Data: deterministic synthetic converter output (benchmarks/synth.py, 100k releases, ~1M
 track rows) under bench-data/. Baseline, same run, same server: each CSV COPYed into a bare
-table (all-text columns, no keys, logged, created in an earlier transaction), one file
-after another on one connection: what loading costs with no transforms at all. `load` runs
+table (all-text columns, no keys, logged, created in an earlier transaction), the files
+COPYed at once on as many connections as the load has lanes (biggest first): what loading
+costs with no transforms at all, with the same parallelism the load has. `load` runs
 into a fresh migrated database. Min and median of `--repeat` runs each (the ratios use the
 same statistic on both sides). Target: load <= 1.3x baseline. The index build (`index`,
 which the load leaves to it) is timed separately and added: load + index is printed too.
@@ -26,6 +27,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -51,13 +53,38 @@ from discogs_cache.load.transform import CHILD_TARGETS
 T = TypeVar("T")
 
 FILES = tuple(spec.name for spec in SPECS)
-"""The CSVs `load` reads: the baseline copies exactly these."""
+"""The CSVs `load` reads (those present): the baseline copies exactly these."""
 
 
-def bare_copy(url: str, csv_dir: Path, *, unlogged: bool = False) -> float:
-    """Seconds to COPY every CSV into bare all-text tables (created beforehand)."""
+def files_in(csv_dir: Path) -> list[str]:
+    """The names of FILES that `csv_dir` holds (the load skips absent optional ones too)."""
+    return [name for name in FILES if (csv_dir / f"{name}.csv").is_file()]
+
+
+def load_lanes(csv_dir: Path, workers: int | None = None) -> int:
+    """The lanes `load(csv_dir, workers=workers)` runs (its own default rule)."""
+    return max(1, min(workers or min(os.cpu_count() or 2, 4), len(files_in(csv_dir))))
+
+
+def _copy_one(url: str, csv_dir: Path, name: str) -> None:
+    statement = sql.SQL("COPY {} FROM STDIN (FORMAT csv, HEADER true)").format(
+        sql.Identifier(f"bare_{name}")
+    )
+    with (
+        psycopg.connect(conninfo(url), autocommit=True) as conn,
+        conn.cursor() as cur,
+        cur.copy(statement) as copy,
+        open(csv_dir / f"{name}.csv", "rb") as handle,
+    ):
+        while block := handle.read(1 << 20):
+            copy.write(block)
+
+
+def bare_copy(url: str, csv_dir: Path, *, unlogged: bool = False, lanes: int = 1) -> float:
+    """Seconds to COPY every CSV into bare all-text tables (created beforehand), `lanes`
+    files at once, each on its own connection, biggest first."""
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
-        for name in FILES:
+        for name in files_in(csv_dir):
             with open(csv_dir / f"{name}.csv", newline="", encoding="utf-8") as handle:
                 header = next(csv.reader(handle))
             conn.execute(
@@ -69,16 +96,12 @@ def bare_copy(url: str, csv_dir: Path, *, unlogged: bool = False) -> float:
                     ),
                 )
             )
-        start = time.perf_counter()
-        for name in FILES:
-            statement = sql.SQL("COPY {} FROM STDIN (FORMAT csv, HEADER true)").format(
-                sql.Identifier(f"bare_{name}")
-            )
-            path = csv_dir / f"{name}.csv"
-            with conn.cursor() as cur, cur.copy(statement) as copy, open(path, "rb") as handle:
-                while block := handle.read(1 << 20):
-                    copy.write(block)
-        return time.perf_counter() - start
+    order = sorted(files_in(csv_dir), key=lambda n: -(csv_dir / f"{n}.csv").stat().st_size)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=lanes) as pool:
+        for future in [pool.submit(_copy_one, url, csv_dir, name) for name in order]:
+            future.result()
+    return time.perf_counter() - start
 
 
 def busy_seconds() -> float | None:
@@ -128,9 +151,11 @@ def main() -> None:
     progress.set_quiet(True)
     csv_dir = BENCH_DATA / f"load-{args.releases}"
     info = write_synthetic_csvs(csv_dir, args.releases)
-    size = sum((csv_dir / f"{n}.csv").stat().st_size for n in FILES)
+    size = sum((csv_dir / f"{n}.csv").stat().st_size for n in files_in(csv_dir))
     print(f"# {args.releases} releases, {info.track_rows} track rows, {size / 1e6:.1f} MB of CSV")
-    print(f"# load lanes (--workers): {args.workers or 'the load default'}")
+    lanes = load_lanes(csv_dir, args.workers)
+    print(f"# load lanes (--workers): {args.workers or 'the load default'}: {lanes}; the "
+          f"baseline COPYs on as many connections")  # fmt: skip
 
     baseline: list[float] = []
     unlogged: list[float] = []
@@ -140,10 +165,10 @@ def main() -> None:
     cpu: dict[str, list[float]] = {"bare": [], "load": []}
     for _ in range(args.repeat):
         with scratch_database("bench_load_bare", migrated=False) as url:
-            seconds, busy = measured(lambda: bare_copy(url, csv_dir))
+            seconds, busy = measured(lambda: bare_copy(url, csv_dir, lanes=lanes))
             baseline.append(seconds)
             cpu["bare"] += [busy] if busy is not None else []
-            unlogged.append(bare_copy_unlogged(url, csv_dir))
+            unlogged.append(bare_copy_unlogged(url, csv_dir, lanes))
         with scratch_database("bench_load") as url:
             summary, busy = measured(lambda: load(url, csv_dir, workers=args.workers))
             cpu["load"] += [busy] if busy is not None else []
@@ -183,11 +208,11 @@ def main() -> None:
     ratio("load + index / bare COPY (min)", min(both), min(baseline))
 
 
-def bare_copy_unlogged(url: str, csv_dir: Path) -> float:
+def bare_copy_unlogged(url: str, csv_dir: Path, lanes: int) -> float:
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
-        for name in FILES:
+        for name in files_in(csv_dir):
             conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(f"bare_{name}")))
-    return bare_copy(url, csv_dir, unlogged=True)
+    return bare_copy(url, csv_dir, unlogged=True, lanes=lanes)
 
 
 if __name__ == "__main__":

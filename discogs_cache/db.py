@@ -25,8 +25,11 @@ if TYPE_CHECKING:
 
 ENV_URL = "DATABASE_URL"
 _PG_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
+# Anything shaped like `user:secret@host`, with or without a well-formed scheme before it:
+# a mistyped `postgresql//u:secret@h` must not echo the secret either. The secret may hold
+# `/`, `:` or `@` but not start with `/` (`scheme://user@host` has no password).
 _PASSWORD_IN_URL = re.compile(
-    r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?=@)", re.I
+    r"(?P<head>[^\s:/@'\"]+:)(?P<pw>(?!/)[^\s'\"]*)(?=@[^\s@'\"]+(?:[\s'\"]|$))"
 )
 _PASSWORD_IN_CONNINFO = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
 
@@ -55,6 +58,8 @@ def parse_url(
         parsed = make_url(url)
     except ArgumentError:
         raise InputError(f"not a {unparsable} URL: {redact_url(url)!r}") from None
+    except ValueError:  # SQLAlchemy parses the port with int()
+        raise InputError(f"not a {unparsable} URL (bad port): {redact_url(url)!r}") from None
     if parsed.drivername not in schemes:
         raise InputError(f"not a {kind} URL: {redact_url(url)!r} (expected {example})")
     return parsed
@@ -82,7 +87,7 @@ def describe(url: str) -> str:
     """`host:port/db` for messages; never includes the password."""
     try:
         p = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return redact_url(url)
     host = p.host or p.query.get("host") or "local socket"
     port = f":{p.port}" if p.port else ""

@@ -46,12 +46,14 @@ def fresh_database(server_url: str, name: str = DEMO_DATABASE) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
-def run_demo(server_url: str, out_dir: Path, shape: str = "2020") -> tuple[str, RunSummary]:
+def run_demo(
+    server_url: str, out_dir: Path, shape: str = "2020", database: str = DEMO_DATABASE
+) -> tuple[str, RunSummary]:
     """Run the pipeline on the sample into a fresh demo database; return its URL and summary."""
     from discogs_cache.pipeline.options import RunOptions
     from discogs_cache.pipeline.run import run
 
-    url = fresh_database(server_url)
+    url = fresh_database(server_url, database)
     data = demo_data()
     out_dir.mkdir(parents=True, exist_ok=True)
     options = RunOptions(
@@ -88,9 +90,48 @@ def show_lookup(url: str, artist: str, title: str) -> str:
     return "\n".join(lines)
 
 
+NEXT_LOOKUPS = (
+    ("lookup", "search", "--artist", "persuader"),
+    ("lookup", "release", "1"),
+    ("lookup", "track", "Vasastaden", "--artist", "The Persuader"),
+    ("lookup", "validate", "1", "Vasastaden"),
+)
+"""What the demo suggests next: questions the demo cache answers (a test runs them)."""
+
+
+def cli_path() -> str:
+    """How to call `discogs-cache` from here, as printed: the script beside this Python
+    (relative when it is under the current directory), so it works without activating."""
+    script = Path(sys.executable).parent / "discogs-cache"
+    if not script.is_file():
+        return "discogs-cache"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
+def next_steps(url: str, embedded: bool) -> list[str]:
+    """The demo's last lines: commands that work verbatim (URL included: `status` without
+    it would show the embedded server's default database, not the demo's)."""
+    import shlex
+
+    from discogs_cache.db import describe
+
+    cli = cli_path()
+    where = f"--database-url {shlex.quote(url)}"
+    lines = [f"the demo cache is {describe(url)}; try:", f"  {cli} status {where}"]
+    lines += [f"  {cli} {shlex.join(args)} {where}" for args in NEXT_LOOKUPS]
+    if cli != "discogs-cache":
+        lines.append(f"(or `. {Path(cli).parent}/activate` first, then just `discogs-cache ...`)")
+    if embedded:
+        lines.append(f"the embedded PostgreSQL is still running; stop it with: {cli} server stop")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     from discogs_cache import progress
-    from discogs_cache.db import check_postgres_url, describe, redact_url
+    from discogs_cache.db import check_postgres_url, redact_url
     from discogs_cache.errors import CacheError
 
     parser = argparse.ArgumentParser(prog="python -m discogs_cache.demo", description=__doc__)
@@ -98,8 +139,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="dump shape: 2020 (real records) or 2025 (current shape)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("demo-out"),
                         help="state file and kept CSVs (default: ./demo-out)")  # fmt: skip
-    parser.add_argument("--server-url", default=None,
-                        help="a PostgreSQL server to use instead of the embedded one")  # fmt: skip
+    parser.add_argument(
+        "--server-url", default=None, help="a PostgreSQL server to use instead of the embedded one"
+    )
+    database_help = f"database (re)created for the demo (default: {DEMO_DATABASE})"
+    parser.add_argument("--database", default=DEMO_DATABASE, help=database_help)
     args = parser.parse_args(argv)
     try:
         if args.server_url:
@@ -109,14 +153,12 @@ def main(argv: list[str] | None = None) -> int:
 
             progress.note("starting the embedded PostgreSQL (first time: initdb, a few seconds)")
             server = EmbeddedServer().ensure_running()
-        url, summary = run_demo(server, args.out, args.shape)
+        url, summary = run_demo(server, args.out, args.shape, args.database)
         print(summary.format())
         print()
         print(show_lookup(url, *LOOKUP))
-        print(f"\nthe demo cache is {describe(url)}; try:")
-        print(
-            f"  discogs-cache lookup search --artist 'persuader' --database-url {redact_url(url)}"
-        )
+        print()
+        print(redact_url("\n".join(next_steps(url, embedded=not args.server_url))))
     except CacheError as exc:
         print(f"error: {redact_url(str(exc))}", file=sys.stderr)
         return exc.exit_code

@@ -19,7 +19,7 @@ from psycopg import sql
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex
 
-from discogs_cache import progress, schema
+from discogs_cache import faults, progress, schema
 from discogs_cache.db import connect, database_errors
 
 
@@ -111,6 +111,7 @@ def _build_table(
     with connect(url, autocommit=True) as conn:
         for index, workers in indexes:
             built[index.name] = _build_one(conn, index, memory, workers)
+            faults.point("indexes.after_index")  # some indexes built, not all
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
     return built
 

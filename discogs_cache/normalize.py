@@ -36,6 +36,8 @@ _TITLE_SUFFIX_ENDS = frozenset("\"'hn.)")
 _COMPILATION_WORDS = ("various", "soundtrack", "compilation", "v/a", "v.a.")
 _COMPILATION = re.compile("|".join(re.escape(word) for word in _COMPILATION_WORDS))
 """Any of the words anywhere in the text (one search instead of five `in` tests)."""
+_INITIALS = re.compile(r"(?<![^\W_])(?:[^\W\d_]\.\s*)+[^\W\d_](?:\.(?![^\W_])|(?![^\W_]|\.))")
+"""Two or more dotted single letters ("a.d.", "a. d.", "r.e.m"): one word once collapsed."""
 _WORDS = re.compile(r"[^\W_]+")
 """Letters and digits of any script: punctuation separates words, CJK names keep theirs."""
 
@@ -60,7 +62,8 @@ def _base(text: str) -> str:
 def normalize_artist(name: str) -> str:
     """Canonical form of an artist name for equality comparison.
 
-    lowercase, no accents, no trailing Discogs " (n)" or catalog " [...]", "X, The" -> "the x"
+    lowercase, no accents, no trailing Discogs " (n)" or catalog " [...]", dotted initials
+    collapsed ("A. D." -> "ad"), "X, The" -> "the x"
     (also Los/Las/Les/La/Le/El/Die/Der/Das), "&" -> "and", no apostrophes, single spaces.
     """
     text = _base(name)
@@ -71,10 +74,18 @@ def normalize_artist(name: str) -> str:
         if stripped == text:
             break
         text = stripped
+    text = _collapse_initials(text)
     match = _TRAILING_ARTICLE.match(text) if "," in text else None
     if match:
         return _and_no_apostrophes(f"{match['article']} {match['body']}", clean=False)
     return _and_no_apostrophes(text)
+
+
+def _collapse_initials(text: str) -> str:
+    """ "a.d." = "a. d." = "ad": catalogs write initials without the dots Discogs keeps."""
+    if "." not in text:
+        return text
+    return _INITIALS.sub(lambda m: m[0].replace(".", "").replace(" ", ""), text)
 
 
 def _and_no_apostrophes(text: str, *, clean: bool = True) -> str:
@@ -116,7 +127,7 @@ def normalize_title(title: str) -> str:
         if stripped == text or not stripped:
             break
         text = stripped
-    return _and_no_apostrophes(text)
+    return _and_no_apostrophes(_collapse_initials(text))
 
 
 @lru_cache(maxsize=1 << 16)

@@ -44,14 +44,15 @@ def bar(total: float | None = None, desc: str = "", unit: str = "it", **kwargs: 
 
 @contextmanager
 def timed(label: str) -> Iterator[dict[str, float]]:
-    """Measure a block; the yielded dict gets `seconds` when the block ends."""
+    """Measure a block; the yielded dict gets `seconds` when the block ends. The time is
+    printed only when the block succeeded: a failure's `error:` line says enough."""
     result: dict[str, float] = {}
     start = time.perf_counter()
     try:
         yield result
     finally:
         result["seconds"] = time.perf_counter() - start
-        note(f"{label}: {result['seconds']:.2f} s")
+    note(f"{label}: {result['seconds']:.2f} s")
 
 
 def human_bytes(size: float) -> str:

@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from discogs_cache import migrate, progress, schema
+from discogs_cache import faults, migrate, progress, schema
 from discogs_cache.db import connect, conninfo, database_errors, describe
 from discogs_cache.errors import InputError
 from discogs_cache.index import build_indexes, drop_secondary_indexes
@@ -105,6 +105,7 @@ def prune(
         ).fetchone()
         also_removed = int(row[0]) if row else 0
         result = retain_releases(conn, _KEEP_TABLE, strategy=strategy, analyze=analyze)
+        faults.point("prune.before_commit")  # the swap done inside the open transaction
         conn.commit()
     pruned = result.releases_removed - also_removed
     progress.note(

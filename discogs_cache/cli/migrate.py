@@ -6,7 +6,12 @@ import click
 
 from discogs_cache import migrate as migrations
 from discogs_cache import progress
-from discogs_cache.cli._common import CONTEXT_SETTINGS, database_url_option, resolve_url
+from discogs_cache.cli._common import (
+    CONTEXT_SETTINGS,
+    database_url_option,
+    quiet_option,
+    resolve_url,
+)
 from discogs_cache.db import describe
 from discogs_cache.errors import DatabaseError
 
@@ -16,6 +21,7 @@ from discogs_cache.errors import DatabaseError
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 @click.option("--downgrade", is_flag=True, help="Downgrade to --revision (e.g. base) instead.")
 @click.option("--check", "check_only", is_flag=True, help="Only report ORM/database differences.")
+@quiet_option
 def migrate(database_url: str | None, revision: str, downgrade: bool, check_only: bool) -> None:
     """Run the Alembic migration chain against the cache database."""
     url = resolve_url(database_url)

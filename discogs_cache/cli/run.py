@@ -19,15 +19,20 @@ from discogs_cache.cli._common import (
 from discogs_cache.pipeline.options import DEFAULT_STATE_FILE, RunOptions, UsageError, check_options
 
 _EPILOG = """\b
-Order: library -> convert -> schema -> load -> classify -> dedup (preferring the
-pressings the library owns) -> prune or copy-to -> vacuum -> indexes.
+The 9 steps: library -> convert -> schema -> load -> classify -> dedup (preferring the
+pressings the library owns) -> prune or copy-to -> vacuum -> indexes. Without a library
+there is no classify and no prune; with --csv-dir no library and no convert.
 Exit codes: 0 done, 2 bad input/usage, 3 database error, 75 another run holds the lock.
 """
 
 
 @click.command(context_settings=CONTEXT_SETTINGS, epilog=_EPILOG)
-@click.option("--xml", type=existing_path(), help="Dump file or directory (steps 1-8).")
-@click.option("--csv-dir", type=existing_path(file_okay=False), help="Converted CSVs (3-8).")
+@click.option("--xml", type=existing_path(), help="Dump file or directory (every step).")
+@click.option(
+    "--csv-dir",
+    type=existing_path(file_okay=False),
+    help="Converted CSVs (from schema on: no library or convert step).",
+)
 @library_db_option(required=False)
 @mappings_option
 @click.option(

@@ -6,7 +6,12 @@ import json
 
 import click
 
-from discogs_cache.cli._common import CONTEXT_SETTINGS, database_url_option, resolve_url
+from discogs_cache.cli._common import (
+    CONTEXT_SETTINGS,
+    database_url_option,
+    quiet_option,
+    resolve_url,
+)
 from discogs_cache.progress import format_table, human_bytes
 from discogs_cache.status import cache_status
 
@@ -14,6 +19,7 @@ from discogs_cache.status import cache_status
 @click.command(context_settings=CONTEXT_SETTINGS)
 @database_url_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@quiet_option
 def status(database_url: str | None, as_json: bool) -> None:
     """Show what the cache holds (read-only)."""
     s = cache_status(resolve_url(database_url))

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import click
 
-from discogs_cache.cli._common import CONTEXT_SETTINGS, database_url_option, resolve_url
+from discogs_cache.cli._common import (
+    CONTEXT_SETTINGS,
+    database_url_option,
+    quiet_option,
+    resolve_url,
+)
 from discogs_cache.db import describe
 from discogs_cache.progress import human_bytes
 from discogs_cache.vacuum import vacuum as run_vacuum
@@ -12,6 +17,7 @@ from discogs_cache.vacuum import vacuum as run_vacuum
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @database_url_option
+@quiet_option
 def vacuum(database_url: str | None) -> None:
     """Rewrite the cache tables (VACUUM FULL ANALYZE) after dedup/prune."""
     url = resolve_url(database_url)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from discogs_cache import progress
+from discogs_cache import faults, progress
 from discogs_cache.convert import entities, releases, source
 from discogs_cache.convert.filter import IdSet, LibraryFilter, read_library_artists
 from discogs_cache.convert.output import CsvSet, format_rows
@@ -194,12 +194,16 @@ def _labels(
     outputs.open(
         "label_hierarchy", ("label_id", "label_name", "parent_label_id", "parent_label_name")
     )
+    partial: list[tuple[str, str, str, str]] = []
     for result, _ in _run(
         file, "labels", entities.label_chunk, entities.init_worker, None, summary, workers,
         chunk_size,
     ):  # fmt: skip
         summary.labels_seen += result.seen
         outputs.write("label_hierarchy", result.rows, result.row_count)
+        partial += result.partial
+    resolved = entities.resolve_by_name(partial)
+    outputs.write("label_hierarchy", format_rows(resolved), len(resolved))
 
 
 def _releases(
@@ -224,6 +228,7 @@ def _releases(
             outputs.write(name, data, result.counts[name])
         credited.update(array("q", result.credited_ids))
         bar.set_postfix(kept=summary.releases_kept, seen=summary.releases_seen, refresh=False)
+        faults.point("convert.after_chunk")  # CSVs half written, not committed
     return credited
 
 

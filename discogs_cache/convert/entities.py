@@ -19,9 +19,10 @@ from lxml import etree
 from discogs_cache.convert.batch import parse_records
 from discogs_cache.convert.filter import LibraryFilter
 from discogs_cache.convert.output import format_rows
+from discogs_cache.convert.source import LABEL_START
 
 _PARSER = etree.XMLParser(resolve_entities=False, huge_tree=True)
-_STARTS = {"artists": re.compile(rb"<artist[\s>]"), "labels": re.compile(rb"<label>")}
+_STARTS = {"artists": re.compile(rb"<artist[\s>]"), "labels": LABEL_START}
 _ENDS = {"artists": b"</artist>", "labels": b"</label>"}
 _state: dict[str, LibraryFilter | None] = {"filter": None}
 
@@ -34,6 +35,8 @@ class EntityChunkResult:
     matched_ids: bytes = b""  # array('q'): artists matching the library through any name
     rows: bytes = b""  # CSV rows: artist_id,alias_name or the label_hierarchy layout
     row_count: int = 0
+    partial: list[tuple[str, str, str, str]] = field(default_factory=list)
+    """label_hierarchy rows with an id missing (pre-2018 shape): see `resolve_by_name`."""
 
 
 def init_worker(library: LibraryFilter | None) -> None:
@@ -101,16 +104,35 @@ def _artist_names(artist: Any) -> tuple[str, str, dict[str, None]]:
 
 
 def label_chunk(offset: int, data: bytes) -> EntityChunkResult:
-    """label_hierarchy rows (label_id,label_name,parent_label_id,parent_label_name)."""
+    """label_hierarchy rows (label_id,label_name,parent_label_id,parent_label_name).
+
+    From each label's `<parentLabel>`; in the pre-2018 shape (no id attributes) also from
+    its `<sublabels><label>Name</label>`, and those rows, with an id missing, go to
+    `partial` for `resolve_by_name`."""
     result = EntityChunkResult(xml_bytes=len(data))
-    rows = []
+    rows: list[tuple[str, str, str, str]] = []
     for label in _records("labels", offset, data, result):
+        own_id, own_name = label.findtext("id") or "", label.findtext("name") or ""
         parent = label.find("parentLabel")
-        if parent is None or not (parent.text or "").strip():
-            continue
-        rows.append(
-            (label.findtext("id") or "", label.findtext("name") or "", parent.get("id", ""),
-             parent.text)
-        )  # fmt: skip
+        if parent is not None and (parent.text or "").strip():
+            row = (own_id, own_name, parent.get("id", ""), parent.text or "")
+            (rows if row[0] and row[2] else result.partial).append(row)
+        for sub in label.iterfind("sublabels/label"):
+            if sub.get("id") is None and (sub.text or "").strip():
+                result.partial.append(("", sub.text or "", own_id, own_name))
     result.rows, result.row_count = format_rows(rows), len(rows)
     return result
+
+
+def resolve_by_name(partial: list[tuple[str, str, str, str]]) -> list[tuple[str, str, str, str]]:
+    """One row per (label, parent) name pair of the id-less rows, each missing id taken from
+    a row that names the same label with its id (a child's `<parentLabel>` gives the
+    child's id, the parent's `<sublabels>` the parent's)."""
+    ids: dict[str, str] = {}
+    for child_id, child, parent_id, parent in partial:
+        if child_id:
+            ids.setdefault(child, child_id)
+        if parent_id:
+            ids.setdefault(parent, parent_id)
+    pairs = dict.fromkeys((child, parent) for _, child, _, parent in partial)
+    return [(ids.get(child, ""), child, ids.get(parent, ""), parent) for child, parent in pairs]

@@ -209,6 +209,31 @@ def main_credits(release: Any) -> list[Credit]:
     return result
 
 
+INT_MAX = 2**31 - 1
+"""The cache's ids are PostgreSQL `integer`s: a record whose id is not one is not loadable."""
+
+
+def _not_an_id(text: str) -> bool:
+    return not (text.isascii() and text.isdigit()) or int(text) > INT_MAX
+
+
+def invalid_ids(release: Any) -> str | None:
+    """Why the parsed record cannot go into the cache (its release id, master id or a main
+    credit's artist id is not a non-negative integer in range), or None. The filter and
+    the alias step use the main credits' ids, so one of those would break the run."""
+    rid = (release.get("id") or "").strip()
+    if _not_an_id(rid):
+        return f"release id {rid[:40]!r} is not an integer up to {INT_MAX}"
+    master = (release.findtext("master_id") or "").strip()
+    if master and _not_an_id(master):
+        return f"master id {master[:40]!r} is not an integer up to {INT_MAX}"
+    for artist in release.iterfind("artists/artist"):
+        artist_id = (artist.findtext("id") or "").strip()
+        if artist_id and _not_an_id(artist_id):
+            return f"main artist id {artist_id[:40]!r} is not an integer up to {INT_MAX}"
+    return None
+
+
 def _tracks(tracklist: Any, rid: str, rows: dict[str, list[tuple[Any, ...]]], seq: int) -> int:
     for track in tracklist:
         position = title = duration = ""
@@ -347,6 +372,10 @@ def process_chunk(offset: int, data: bytes) -> ReleaseChunkResult:
             match = _ID.search(record, 0, 200)
             rid = match.group(1).decode() if match else "?"
             result.bad.append((rid, offset + start, str(exc).splitlines()[0]))
+            continue
+        why = invalid_ids(release)
+        if why is not None:
+            result.bad.append(((release.get("id") or "?")[:40], offset + start, why))
             continue
         if library is not None and decision is None and not library.keeps(main_credits(release)):
             continue

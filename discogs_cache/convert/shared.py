@@ -17,6 +17,7 @@ from __future__ import annotations
 import mmap
 import os
 import pickle
+import signal
 import tempfile
 from multiprocessing import resource_tracker
 from pathlib import Path
@@ -86,7 +87,9 @@ _attached: dict[str, Any] = {}
 
 
 def attach(path: str) -> None:
-    """Worker initializer: map the ring read-only."""
+    """Worker initializer: map the ring read-only. Ctrl-C is the parent's to handle (it
+    terminates the pool): a worker that took it would print its own traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with open(path, "rb") as handle:
         _attached["ring"] = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     _attached["state"] = None

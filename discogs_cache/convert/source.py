@@ -26,7 +26,9 @@ from discogs_cache.errors import InputError
 
 KINDS = ("artists", "labels", "releases", "masters")
 # Top-level record start markers per root element; nested elements never match these
-# (a release's <released> lacks the space, a sub-label always carries an id attribute).
+# (a release's <released> lacks the space, a sub-label carries an id attribute), except the
+# sub-labels of labels.xml before 2018: `<sublabels><label>Name</label>`, told apart by
+# `LABEL_START` (a record's `<label>` is followed by an element, a sub-label's by text).
 START_MARKERS: dict[str, tuple[bytes, ...]] = {
     "releases": (b"<release ", b"<release>"),
     "artists": (b"<artist>", b"<artist "),
@@ -34,6 +36,7 @@ START_MARKERS: dict[str, tuple[bytes, ...]] = {
     "masters": (b"<master ", b"<master>"),
 }
 END_TAGS = {kind: f"</{kind[:-1]}>".encode() for kind in KINDS}
+LABEL_START = re.compile(rb"<label>(?=\s*<(?!/))")
 
 
 def _marker_parts(markers: tuple[bytes, ...]) -> tuple[bytes, frozenset[int]]:
@@ -68,6 +71,9 @@ def last_start(buffer: bytes | mmap.mmap, kind: str, lo: int = 0, hi: int | None
     hi = len(buffer) if hi is None else hi
     while True:
         at = buffer.rfind(prefix, lo, hi)
+        if kind == "labels" and at >= 0 and not LABEL_START.match(buffer, at, hi):
+            hi = at + len(prefix) - 1  # an old-shape sub-label: look before it
+            continue
         if at < 0 or not followers:
             return at
         after = at + len(prefix)

@@ -34,7 +34,7 @@ from sqlalchemy import (
     text,
 )
 
-from discogs_cache import progress
+from discogs_cache import faults, progress
 from discogs_cache.db import describe, engine_for
 from discogs_cache.dedup.pairing import (
     AlbumKey,
@@ -237,6 +237,7 @@ def _rank(
         conn.execute(insert(stored).from_select(list(ranked.c.keys()), select(ranked)))
         for row in conn.execute(decided_by(stored)):
             summary.decided_by[row[0]] += int(row[1])
+    faults.point("dedup.after_ranking")  # ranked, nothing removed or saved yet
     return summary, stored
 
 

@@ -37,7 +37,9 @@ RANK_KEYS = (
     ("us", "US"),
     ("track_count", "tracks"),
 )
-"""Ranking keys (all "higher wins") in order, with the reason name each one reports."""
+"""Ranking keys (all "higher wins") in order, with the reason name each one reports.
+
+The one list of the order: `rank_releases` builds its ORDER BY from it (then lowest id)."""
 
 REASONS = ("preferred", "label", "format", "US", "tracks", "id")
 
@@ -124,16 +126,7 @@ def rank_releases(
     source, owned_format = _flag(source, k, format_match, "format_match_ids")
     has_tracks = case((k.c.track_count > 0, 1), else_=0)
     partition = k.c.master_id
-    order = [
-        k.c.preferred.desc(),
-        has_tracks.desc(),
-        label.desc(),
-        owned_format.desc(),
-        k.c.us.desc(),
-        k.c.track_count.desc(),
-        k.c.id.asc(),
-    ]
-    columns: dict[str, sa.ColumnElement] = {
+    expressions: dict[str, sa.ColumnElement[Any]] = {
         "preferred": k.c.preferred,
         "has_tracks": has_tracks,
         "label_match": label,
@@ -141,6 +134,9 @@ def rank_releases(
         "us": k.c.us,
         "track_count": k.c.track_count,
     }
+    # RANK_KEYS is the one ranking order: the window's ORDER BY and the report's columns
+    columns = {name: expressions[name] for name, _ in RANK_KEYS}
+    order = [*(col.desc() for col in columns.values()), k.c.id.asc()]
 
     def over(func_call: sa.FunctionElement[Any], name: str) -> sa.Label[Any]:
         return func_call.over(partition_by=partition, order_by=order).label(name)

@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from discogs_cache import migrate, progress
+from discogs_cache import faults, migrate, progress
 from discogs_cache.db import connect, database_errors
 from discogs_cache.errors import InputError
 from discogs_cache.load import build
@@ -57,6 +57,11 @@ class LoadSummary:
     def nul_bytes(self) -> dict[str, int]:
         return {f.spec.filename: f.nul_bytes for f in self.files if f.nul_bytes}
 
+    @property
+    def bad_integers(self) -> dict[str, int]:
+        """Rows skipped per file because an id held no integer in range."""
+        return {f.spec.filename: f.bad_integers for f in self.files if f.bad_integers}
+
 
 def _find_files(csv_dir: Path) -> tuple[list[StagedFile], list[str]]:
     if not csv_dir.is_dir():
@@ -67,10 +72,16 @@ def _find_files(csv_dir: Path) -> tuple[list[StagedFile], list[str]]:
         if path.is_file():
             read_header(path, spec)  # fail fast on a wrong header, before touching anything
             found.append(StagedFile(spec, path))
-        elif spec.required:
-            raise InputError(f"{path}: required file not found")
         else:
             missing.append(spec.filename)
+    # a cache without credits or tracks is no cache: never replace one with it
+    required = [s.filename for s in SPECS if s.required]
+    absent = [name for name in required if name in missing]
+    if absent:
+        raise InputError(
+            f"{csv_dir / absent[0]}: required file not found"
+            f" ({', '.join(required)} are required; absent: {', '.join(absent)})"
+        )
     return found, missing
 
 
@@ -212,10 +223,13 @@ def _run(b: build.Builder, admin: psycopg.Connection, summary: LoadSummary, work
                 if error is not None:
                     raise error
             results = {name: f.result() for name, f in futures.items()}
+            faults.point("load.before_swap")  # every table built beside the live ones
+            bar.close()  # the COPYs are done: the swap's line goes below the bar, not into it
             with connect(b.url) as conn:
                 with progress.timed("  swap"):
                     swap_in(conn, b.url, b.live, b.new, ALL_TABLES, replace=summary.replaced)
                     conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(b.new)))
+                faults.point("load.before_commit")  # swapped in, not committed
                 conn.commit()
             b.dropped.add(b.new)
         except BaseException:

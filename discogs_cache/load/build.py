@@ -29,6 +29,7 @@ from psycopg import sql
 from discogs_cache.db import connect
 from discogs_cache.load.lanes import Lanes
 from discogs_cache.load.staging import (
+    BadInteger,
     RecordCounter,
     StagedFile,
     copy_file,
@@ -281,8 +282,9 @@ def build_metadata(b: Builder) -> TableCounts:
     return counts
 
 
-class NameTooLong(Exception):
-    """A direct COPY met a name longer than its column: the file needs staging (truncation)."""
+class NeedsStaging(Exception):
+    """A direct COPY met a name longer than its column or an id that is no integer: the file
+    needs staging (truncation, or skipping the row)."""
 
 
 def build_direct(
@@ -297,7 +299,7 @@ def build_direct(
     then its primary key (duplicates) and, once the new `release` exists, its foreign key
     (orphans). Unlike staging, duplicates are collapsed before orphans are found, so two
     copies of an orphan count as one duplicate and one orphan: the same rows are skipped
-    either way. NameTooLong when a value does not fit
+    either way. NeedsStaging when a value does not fit
     (nothing is committed then); PostgreSQL itself cuts a name whose excess is only spaces,
     which is then not counted as truncated."""
     header = read_header(staged.path, staged.spec)
@@ -328,8 +330,8 @@ def build_direct(
                 start = time.perf_counter()
                 copied = stream_copy(cur, statement, staged, on_bytes, counter)
                 staged.seconds = time.perf_counter() - start
-        except psycopg.errors.StringDataRightTruncation:
-            raise NameTooLong(staged.path) from None
+        except (psycopg.errors.StringDataRightTruncation, BadInteger):
+            raise NeedsStaging(staged.path) from None
         # (a file with bare-CR line ends defeats the counter: never report fewer than COPYed)
         staged.rows = counts.source_rows = max(counter.records, copied)
         counts.empty_required = counts.source_rows - copied
@@ -356,7 +358,7 @@ def build_copied(
     `build_child`, which truncates and counts it."""
     try:
         return build_direct(b, target, staged, release_ready, on_bytes)
-    except NameTooLong:
+    except NeedsStaging:
         staged.bytes = staged.nul_bytes = 0  # counted again by the staging COPY
         with b.lane(staged.spec.name):
             b.stage_file(staged)

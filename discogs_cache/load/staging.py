@@ -12,8 +12,9 @@ import csv
 import io
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -52,6 +53,7 @@ SPECS = (
     CsvSpec(
         "release_artist",
         {"release_id": "integer", "artist_id": "integer", "artist_name": "text", "extra": "text"},
+        required=True,
         optional={"role": "text"},
     ),
     CsvSpec(
@@ -62,6 +64,7 @@ SPECS = (
         "release_track",
         {"release_id": "integer", "sequence": "integer", "position": "text", "title": "text",
          "duration": "text"},
+        required=True,
     ),
     CsvSpec(
         "release_track_artist",
@@ -103,6 +106,8 @@ class StagedFile:
     rows: int = 0
     bytes: int = 0
     nul_bytes: int = 0
+    bad_integers: int = 0
+    """Rows skipped because an integer column (an id) held no integer in range."""
     seconds: float = 0.0
 
 
@@ -146,7 +151,29 @@ def _input_error(path: Path, exc: psycopg.Error) -> InputError:
     match = _LINE.search(diag.context or "")
     where = f"{path}:{match.group(1)}" if match else str(path)
     message = (diag.message_primary or str(exc)).strip().splitlines()[0]
+    if message.startswith("unterminated CSV quoted field"):
+        # PostgreSQL names the file's last line, where it gave up; say where the quote opened
+        opened = unclosed_quote_line(path)
+        if opened is not None:
+            where = f"{path}:{opened}"
+            message += f" (the quote opened on line {opened} is never closed)"
     return InputError(f"{where}: malformed CSV: {message}")
+
+
+def unclosed_quote_line(path: Path) -> int | None:
+    """The line on which the quoted field left open at the end of the file opened (RFC 4180
+    quoting: a doubled quote is two quote characters, so parity tells), or None."""
+    in_quotes, opened = False, None
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            quotes = line.count(b'"')
+            if not quotes:
+                continue
+            now = in_quotes ^ bool(quotes % 2)
+            if now and (not in_quotes or quotes >= 2):  # (re)opened on this line
+                opened = number
+            in_quotes = now
+    return opened if in_quotes else None
 
 
 class RecordCounter:
@@ -183,19 +210,26 @@ class RecordCounter:
         return max(lines - 1, 0)
 
 
+class BadInteger(Exception):
+    """COPY met a value that is not an integer (in range) in an integer column: the file
+    goes through `integer_rows_only` instead. Its message is the COPY's error."""
+
+
 def stream_copy(
     cur: psycopg.Cursor,
     statement: sql.Composed,
     staged: StagedFile,
     on_bytes: Callable[[int], object] | None = None,
     counter: RecordCounter | None = None,
+    blocks: Iterable[bytes] | None = None,
 ) -> int:
-    """Send `staged`'s file to a COPY FROM STDIN in 1 MB blocks, NUL bytes stripped and
-    counted; a parse error becomes an InputError naming file and line (a value too long for
-    its column stays StringDataRightTruncation). Returns rows COPYed."""
+    """Send `staged`'s file (or `blocks` made from it) to a COPY FROM STDIN in 1 MB blocks,
+    NUL bytes stripped and counted; a parse error becomes an InputError naming file and
+    line (a value too long for its column stays StringDataRightTruncation, a bad integer
+    is BadInteger). Returns rows COPYed."""
     try:
         with cur.copy(statement) as copy, open(staged.path, "rb") as handle:
-            while block := handle.read(BLOCK):
+            for block in blocks if blocks is not None else iter(partial(handle.read, BLOCK), b""):
                 staged.bytes += len(block)
                 if b"\0" in block:
                     staged.nul_bytes += block.count(b"\0")
@@ -210,8 +244,43 @@ def stream_copy(
             raise
         if isinstance(exc, psycopg.errors.QueryCanceled | psycopg.errors.StringDataRightTruncation):
             raise  # cancelled, or a name too long for a direct COPY: the caller stages it
-        raise _input_error(staged.path, exc) from None
+        error = _input_error(staged.path, exc)
+        bad = psycopg.errors.InvalidTextRepresentation | psycopg.errors.NumericValueOutOfRange
+        if isinstance(exc, bad) and blocks is None:
+            raise BadInteger(str(error)) from None
+        raise error from None
     return max(cur.rowcount, 0)
+
+
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")
+
+
+def _is_integer(value: str) -> bool:
+    return not value or (_INTEGER.fullmatch(value) is not None and -(2**31) <= int(value) < 2**31)
+
+
+def integer_rows_only(staged: StagedFile, types: list[str]) -> Iterator[bytes]:
+    """The file re-encoded as CSV blocks without the rows whose integer columns (`types`
+    per position) hold something else (counted in `staged.bad_integers`): the slow path,
+    taken only by a file whose COPY met one. Empty stays empty, so NULLs stay NULLs."""
+    positions = [i for i, t in enumerate(types) if t == "integer"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    with open(staged.path, encoding="utf-8", newline="") as handle:
+        lines = (line.replace("\0", "") for line in handle)
+        try:
+            for number, row in enumerate(csv.reader(lines, strict=True)):
+                if number and not all(_is_integer(row[i]) for i in positions if i < len(row)):
+                    staged.bad_integers += 1
+                    continue
+                writer.writerow(row)
+                if out.tell() >= BLOCK:
+                    yield out.getvalue().encode("utf-8")
+                    out.seek(0)
+                    out.truncate()
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(f"{staged.path}: malformed CSV: {exc}") from None
+    yield out.getvalue().encode("utf-8")
 
 
 def copy_file(
@@ -228,19 +297,29 @@ def copy_file(
     table = sql.Identifier(schema, staged.spec.name)
     names = sql.SQL(", ").join(sql.Identifier(c) for c, _ in columns)
     start = time.perf_counter()
-    conn.execute(
-        sql.SQL("CREATE UNLOGGED TABLE {} ({})").format(
-            table,
-            sql.SQL(", ").join(
-                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
-                for c, t in (*columns, *absent)
-            ),
-        )
-    )
     statement = sql.SQL(
         "COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true, FREEZE true, FORCE_NULL ({}))"
     ).format(table, names, names)
-    with conn.cursor() as cur:
-        staged.rows = stream_copy(cur, statement, staged, on_bytes)
+
+    def create_and_copy(blocks: Iterable[bytes] | None) -> int:
+        conn.execute(
+            sql.SQL("CREATE UNLOGGED TABLE {} ({})").format(
+                table,
+                sql.SQL(", ").join(
+                    sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
+                    for c, t in (*columns, *absent)
+                ),
+            )
+        )
+        with conn.cursor() as cur:
+            return stream_copy(cur, statement, staged, on_bytes, blocks=blocks)
+
+    try:
+        with conn.transaction():  # (a savepoint) a bad id undoes only this table
+            staged.rows = create_and_copy(None)
+    except BadInteger:
+        staged.bytes = staged.nul_bytes = 0  # counted again
+        on_bytes = None  # the progress bar has seen these bytes
+        staged.rows = create_and_copy(integer_rows_only(staged, [t for _, t in columns]))
     staged.seconds = time.perf_counter() - start
     return staged

@@ -74,7 +74,10 @@ class RunOptions:
 def check_options(o: RunOptions) -> None:
     """Raise UsageError for missing, contradictory or meaningless option combinations."""
     if (o.xml is None) == (o.csv_dir is None):
-        raise UsageError("give exactly one of --xml PATH (steps 1-8) or --csv-dir DIR (3-8)")
+        raise UsageError(
+            "give exactly one of --xml PATH (every step) or --csv-dir DIR (from schema on)"
+        )
+    _check_urls(o)
     if o.mode == "csv":
         if o.library_artists is not None:
             raise UsageError("--library-artists filters the XML conversion: it needs --xml")
@@ -108,6 +111,18 @@ def check_options(o: RunOptions) -> None:
         raise UsageError("--keep-csv must not be inside the --xml directory")
     if o.workers is not None and o.workers < 1:
         raise UsageError("--workers must be at least 1")
+
+
+def _check_urls(o: RunOptions) -> None:
+    """Every URL the run will use must parse (InputError naming it, password hidden)."""
+    from discogs_cache.db import check_postgres_url
+
+    if o.target_db_url is not None:
+        check_postgres_url(o.target_db_url)
+    if o.wxyc_db_url is not None:
+        from discogs_cache.library.mysql import connect_kwargs
+
+        connect_kwargs(o.wxyc_db_url)
 
 
 def _inside(child: Path, parent: Path) -> bool:

@@ -24,6 +24,7 @@ kill at any moment followed by `--resume` ends in the same database as a clean r
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -121,7 +122,10 @@ def run(options: RunOptions) -> RunSummary:
         database=describe(options.database_url),
         target=describe(options.target_db_url) if options.target_db_url else None,
     )
+    work_existed = work_dir.exists()
     with ExitStack() as stack:
+        if not work_existed:  # nothing half-made in the current directory after a failure
+            stack.callback(_remove_if_unused, work_dir, Path(options.state_file))
         stack.enter_context(pipeline_lock(options.database_url))
         if options.target_db_url:  # the run empties and fills it: no one else may
             from discogs_cache.prune import ensure_database
@@ -131,8 +135,10 @@ def run(options: RunOptions) -> RunSummary:
         csv_dir = stack.enter_context(_csv_dir(options, work_dir))
         ctx = Context(options=options, url=options.database_url, work_dir=work_dir, csv_dir=csv_dir)
         state = _initial_state(options, ctx)
-        save_state(Path(options.state_file), state)
         steps = plan(options)
+        _check_connections(options, steps, state)
+        if state.steps or Path(options.state_file).exists():  # none made before a step ends
+            save_state(Path(options.state_file), state)
         for number, step in enumerate(steps, 1):
             if _skippable(step, state, ctx):
                 record = state.steps[step]
@@ -159,6 +165,22 @@ def run(options: RunOptions) -> RunSummary:
     _fill_totals(summary, state)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _check_connections(options: RunOptions, steps: list[str], state: RunState) -> None:
+    """Reach every server the remaining steps need before the first one starts, so an
+    unreachable catalog is not discovered after the schema and the load."""
+    todo = [step for step in steps if not state.done(step)]
+    if options.wxyc_db_url and {"library", "dedup"} & set(todo):
+        from discogs_cache.library.mysql import close_quietly, connect
+
+        close_quietly(connect(options.wxyc_db_url))
+
+
+def _remove_if_unused(work_dir: Path, state_file: Path) -> None:
+    """Drop the work dir this run created when no step was recorded (no state file)."""
+    if not state_file.exists():
+        shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def _fill_totals(summary: RunSummary, state: RunState) -> None:

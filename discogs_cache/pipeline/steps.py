@@ -155,13 +155,20 @@ def load_step(ctx: Context) -> Outcome:
     if ctx.library_db is not None and ctx.library_index is None:
         ctx.library_index = start_library_index(ctx.library_db)
     summary = load(ctx.url, ctx.csv_dir, replace=True)
+    if summary.missing_files:
+        progress.note(f"load: optional files absent: {', '.join(summary.missing_files)}")
     rows = {t.table: t.loaded for t in summary.tables}
-    skipped = {
-        t.table: t.empty_required + t.missing_release + t.duplicates
+    skipped = {  # the load's words: skipped rows, and duplicates collapsed (not skipped)
+        t.table: t.empty_required + t.missing_release
         for t in summary.tables
-        if t.empty_required + t.missing_release + t.duplicates
+        if t.empty_required + t.missing_release
     }
-    return Outcome(inputs, {"rows": rows, "skipped": skipped})
+    collapsed = {t.table: t.duplicates for t in summary.tables if t.duplicates}
+    outputs: dict[str, Any] = {"rows": rows, "skipped": skipped, "duplicates_collapsed": collapsed}
+    if summary.bad_integers:
+        outputs["bad_integer_rows"] = summary.bad_integers
+        progress.note(f"warning: load skipped rows whose id is no integer: {summary.bad_integers}")
+    return Outcome(inputs, outputs)
 
 
 def classify_step(ctx: Context) -> Outcome:

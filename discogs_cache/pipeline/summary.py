@@ -28,7 +28,7 @@ class StepReport:
                 value = ", ".join(f"{k} {v}" for k, v in value.items())
             elif key.endswith("bytes") and isinstance(value, int):
                 key, value = key.removesuffix("_bytes"), human_bytes(value)
-            parts.append(f"{key}: {value}")
+            parts.append(f"{key.replace('_', ' ')}: {value}")
         return "; ".join(parts)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -64,18 +63,15 @@ def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 120
     raise AssertionError(f"no {needle!r} within {timeout} s")
 
 
-def kill_during(tmp_path: Path, step: str, delay: float, *args: object) -> int:
-    """Start a run, SIGKILL it `delay` seconds after `step` starts; its return code."""
-    proc = start(tmp_path, *args)
-    try:
-        wait_for_line(proc, f"] {step}: starting")
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        return proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+def kill_at(tmp_path: Path, point: str, *args: object) -> tuple[int, list[str]]:
+    """Run with the fault point `point` armed (`discogs_cache.faults`): the process SIGKILLs
+    itself there. Returns its return code and the points it logged reaching."""
+    log = tmp_path / "faults.log"
+    log.unlink(missing_ok=True)
+    armed = {**env(tmp_path), "DISCOGS_CACHE_FAULT": point, "DISCOGS_CACHE_FAULT_LOG": str(log)}
+    done = subprocess.run(command(*args), capture_output=True, text=True, env=armed, timeout=300)
+    hits = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    return done.returncode, hits
 
 
 def table_checksums(url: str) -> dict[str, tuple[int, str]]:

@@ -40,3 +40,28 @@ def test_malformed_csv_exits_non_zero(pg_url: str, tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "release_label.csv:" in done.stderr and "unterminated" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_rows_with_a_bad_id_are_skipped_and_said(pg_url: str, tmp_path: Path) -> None:
+    csvs = edge_case_csvs(tmp_path)
+    write(csvs, "release_track", "release_id,sequence,position,title,duration\n"
+          "1,1,A1,Song,3:00\n1,99999999999,A2,Too big,\n1,2.5,A3,Not one,\n")  # fmt: skip
+    done = run_cli("load", csvs, "--database-url", pg_url)
+    assert done.returncode == 0, done.stderr
+    assert "release_track.csv: 2 row(s) skipped: an id is not an integer in range" in done.stdout
+    status = run_cli("status", "--json", "--database-url", pg_url)
+    assert {t["name"]: t["rows"] for t in json.loads(status.stdout)["tables"]}["release_track"] == 1
+
+
+def test_a_missing_required_file_names_it_and_changes_nothing(pg_url: str, tmp_path: Path) -> None:
+    csvs = edge_case_csvs(tmp_path)
+    assert run_cli("load", csvs, "--database-url", pg_url).returncode == 0
+    (csvs / "release_track.csv").unlink()
+    done = run_cli("load", csvs, "--replace", "--database-url", pg_url)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        f"error: {csvs / 'release_track.csv'}: required file not found (release.csv, "
+        "release_artist.csv, release_track.csv are required; absent: release_track.csv)"
+    )
+    status = run_cli("status", "--json", "--database-url", pg_url)
+    assert {t["name"]: t["rows"] for t in json.loads(status.stdout)["tables"]}["release_track"] == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import psycopg
@@ -10,7 +11,8 @@ import pytest
 
 from discogs_cache import migrate
 from discogs_cache.db import conninfo
-from discogs_cache.dedup import DEFERRED, dedup, dedup_losers
+from discogs_cache.dedup import DEFERRED, REASONS, dedup, dedup_losers
+from discogs_cache.dedup.ranking import RANK_KEYS
 from discogs_cache.errors import InputError
 from discogs_cache.library.labels import LabelPreference
 from tests.integration.test_swap import catalog
@@ -244,3 +246,46 @@ def test_ranking_analyzes_tables_that_were_never_analyzed(pg_url: str) -> None:
     assert losers == [1]
     with psycopg.connect(conninfo(pg_url)) as conn:
         assert all(row[1] for row in conn.execute(query, (names,)))
+
+
+# What winning / losing each ranking key means for a release; every other key is neutral
+# (not preferred, 3 tracks, no station label, UK). A key added to RANK_KEYS needs its entry.
+_WIN: dict[str, dict[str, object]] = {
+    "preferred": {"preferred": True},
+    "has_tracks": {"tracks": 3},
+    "label_match": {"labels": ("Parlophone",)},
+    "us": {"country": "US"},
+    "track_count": {"tracks": 5},
+}
+_LOSE: dict[str, dict[str, object]] = {
+    "has_tracks": {"tracks": 0},
+    "track_count": {"tracks": 2},
+}
+_ORDER = ["preferred", "has_tracks", "label_match", "us", "track_count", "id"]
+"""The documented order (dedup/ranking.py docstring), written out: not read from RANK_KEYS."""
+
+
+def test_rank_keys_are_the_documented_order() -> None:
+    assert [name for name, _ in RANK_KEYS] + ["id"] == _ORDER
+
+
+@pytest.mark.parametrize(("first", "second"), list(pairwise(_ORDER)), ids=lambda name: str(name))
+def test_each_adjacent_pair_of_ranking_keys_is_in_order(
+    pg_url: str, first: str, second: str
+) -> None:
+    """A wins on `first` and loses on `second` (and on id); B the reverse; nothing else
+    differs. Swapping any two adjacent keys of the ranking makes B win one of these."""
+    a_fields = {**_WIN[first], **_LOSE.get(second, {})}
+    b_fields = {**_LOSE.get(first, {}), **_WIN.get(second, {})}
+    preferred = [rid for rid, f in ((2, a_fields), (1, b_fields)) if f.pop("preferred", False)]
+    a = R(2, 100, **a_fields)  # type: ignore[arg-type]
+    b = R(1, 100, **b_fields)  # type: ignore[arg-type]
+    load(pg_url, [a, b])
+    summary = dedup(
+        pg_url,
+        label_preferences=[pref("The Beatles", "Abbey Road", "Parlophone")],
+        preferred_release_ids=preferred or None,
+    )
+    assert ids(pg_url) == {2}
+    reason = dict(RANK_KEYS)[first]
+    assert summary.decided_by == {r: int(r == reason) for r in REASONS}

@@ -10,6 +10,7 @@ import pytest
 from discogs_cache.db import conninfo
 from discogs_cache.errors import CacheError, InputError
 from discogs_cache.load import load
+from discogs_cache.load.staging import SPECS
 
 RELEASE = "id,status,title,country,released,notes,data_quality,master_id,format\n"
 ARTIST = "release_id,artist_id,artist_name,extra,anv,position,join_field\n"
@@ -24,6 +25,15 @@ LONG = "X" * 600
 def write(dir_: Path, name: str, text: str | bytes) -> None:
     data = text.encode() if isinstance(text, str) else text
     (dir_ / f"{name}.csv").write_bytes(data)
+
+
+def with_required(dir_: Path) -> Path:
+    """`dir_` with the required release_artist.csv and release_track.csv (header only) where
+    the test wrote none."""
+    for name, header in (("release_artist", ARTIST), ("release_track", TRACK)):
+        if not (dir_ / f"{name}.csv").exists():
+            write(dir_, name, header)
+    return dir_
 
 
 def edge_case_csvs(dir_: Path) -> Path:
@@ -115,13 +125,28 @@ def test_edge_cases_are_handled_and_counted(
     assert fetch(pg_url, "SELECT DISTINCT source FROM cache_metadata") == [("bulk_import",)]
 
 
-def test_only_release_csv_is_required(pg_url: str, tmp_path: Path) -> None:
+def test_releases_credits_and_tracks_are_required(pg_url: str, tmp_path: Path) -> None:
     write(tmp_path, "release", RELEASE + "7,Accepted,Lonely,US,2020-01-01,,Correct,,CD\n")
-    summary = load(pg_url, tmp_path)
+    summary = load(pg_url, with_required(tmp_path))
     assert summary.loaded("release") == 1
-    assert "release_track.csv" in summary.missing_files
-    with pytest.raises(InputError, match=r"release\.csv: required file not found"):
+    optional = [s.filename for s in SPECS if not s.required]
+    assert summary.missing_files == optional
+    assert optional[:4] == [
+        "release_label.csv", "release_track_artist.csv", "release_image.csv", "release_genre.csv"
+    ]  # fmt: skip
+    required = "(release.csv, release_artist.csv, release_track.csv are required; absent: "
+    for name in ("release_track", "release_artist"):
+        (tmp_path / f"{name}.csv").rename(tmp_path / f"{name}.bak")
+        with pytest.raises(InputError) as err:
+            load(pg_url, tmp_path, replace=True)
+        assert str(err.value) == (
+            f"{tmp_path / name}.csv: required file not found {required}{name}.csv)"
+        )
+        (tmp_path / f"{name}.bak").rename(tmp_path / f"{name}.csv")
+    with pytest.raises(InputError) as err:
         load(pg_url, _empty_dir(tmp_path))
+    assert str(err.value).endswith("absent: release.csv, release_artist.csv, release_track.csv)")
+    assert fetch(pg_url, "SELECT id FROM release") == [(7,)], "nothing replaced"
 
 
 def _empty_dir(tmp_path: Path) -> Path:
@@ -133,7 +158,7 @@ def _empty_dir(tmp_path: Path) -> Path:
 def test_extra_columns_are_ignored(pg_url: str, tmp_path: Path) -> None:
     write(tmp_path, "release", "id,title,extra_col,released,country,master_id\n"
           "8,Reordered,zzz,1970,DE,5\n")  # fmt: skip
-    load(pg_url, tmp_path)
+    load(pg_url, with_required(tmp_path))
     assert fetch(pg_url, "SELECT id, title, release_year, master_id FROM release") == [
         (8, "Reordered", 1970, 5)
     ]
@@ -144,7 +169,7 @@ def test_extra_columns_are_ignored(pg_url: str, tmp_path: Path) -> None:
     [
         ("release_track", TRACK + '1,1,A1,"unterminated,3:00\n1,2,A2,x,\n', "release_track.csv:"),
         ("release_track", "release_id,seq,title\n1,1,x\n", "release_track.csv:1: wrong header"),
-        ("release_artist", ARTIST + "1,notanint,Name,0,,,\n", "release_artist.csv:2:"),
+        ("release_artist", ARTIST + "1,5\n", "release_artist.csv:2:"),
     ],
 )
 def test_malformed_csv_leaves_database_unchanged(
@@ -169,10 +194,21 @@ def test_malformed_csv_leaves_database_unchanged(
     ) == [(0,)]
 
 
-def test_unterminated_quote_names_its_line(pg_url: str, tmp_path: Path) -> None:
-    write(tmp_path, "release", RELEASE + '1,A,T,US,,,C,,CD\n2,A,T2,US,,,C,,CD\n3,A,"open,US\n')
-    with pytest.raises(InputError, match=r"release\.csv:[45]: malformed CSV: unterminated CSV"):
-        load(pg_url, tmp_path)
+def test_unterminated_quote_names_the_line_where_it_opened(pg_url: str, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "release",
+        RELEASE
+        + '1,A,"two\nlines ""q""",US,,,C,,CD\n'
+        + '2,A,"open,US,,,C,,CD\n'
+        + "".join(f"{i},A,T,US,,,C,,CD\n" for i in range(3, 9)),
+    )
+    with pytest.raises(InputError) as err:
+        load(pg_url, with_required(tmp_path))
+    assert str(err.value) == (
+        f"{tmp_path / 'release.csv'}:4: malformed CSV: unterminated CSV quoted field"
+        " (the quote opened on line 4 is never closed)"
+    )
     assert fetch(pg_url, "SELECT count(*) FROM release") == [(0,)]
 
 
@@ -209,7 +245,7 @@ def test_track_duplicates_orphans_and_extra_columns(pg_url: str, tmp_path: Path)
         dir_.mkdir()
         write(dir_, "release", RELEASE + "1,Accepted,T,US,2000,,Correct,,CD\n")
         write(dir_, "release_track", header + body)
-        rt = load(pg_url, dir_, replace=True).counts("release_track")
+        rt = load(pg_url, with_required(dir_), replace=True).counts("release_track")
         results.append(
             (rt.source_rows, rt.loaded, rt.empty_required, rt.missing_release, rt.duplicates)
         )
@@ -230,7 +266,7 @@ def test_names_too_long_for_a_direct_copy_are_truncated(
     write(tmp_path, "release_label", LABEL + f"1,{LONG},C1\n1,Short,C2\n")
     write(tmp_path, "release_track_artist", TRACK_ARTIST + f"1,1,{LONG}\n1,1,{LONG}y\n")
     write(tmp_path, "artist_alias", ALIAS + f"5,{LONG}\n5,Fits\n")
-    summary = load(pg_url, tmp_path, workers=workers)
+    summary = load(pg_url, with_required(tmp_path), workers=workers)
     counts = [summary.counts(t) for t in ("release_label", "release_track_artist", "artist_alias")]
     assert [(c.source_rows, c.loaded, c.truncated, c.duplicates) for c in counts] == [
         (2, 2, 1, 0),

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from discogs_cache.errors import InputError
-from discogs_cache.load.staging import SPECS, RecordCounter, read_header, staging_columns
+from discogs_cache.load.staging import (
+    SPECS,
+    RecordCounter,
+    read_header,
+    staging_columns,
+    unclosed_quote_line,
+)
 
 TRACK = next(s for s in SPECS if s.name == "release_track")
 
@@ -50,3 +56,21 @@ def test_record_counter_ignores_newlines_inside_quotes(block: int) -> None:
     empty = RecordCounter()
     empty.feed(b"a,b\n")
     assert empty.records == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('h\n1,"ok"\n2,"open\n3,x\n', 3),
+        ('h\n1,"multi\nline"\n2,"a ""quoted"" word\n3\n', 4),
+        ('h\n1,"multi\nline","reopened\n3\n', 3),
+        ('h\n1,"closed"\n', None),
+        ('h\n1,"multi\nline"\n', None),
+    ],
+)
+def test_unclosed_quote_line_is_where_the_quote_opened(
+    tmp_path: Path, text: str, line: int | None
+) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(text, encoding="utf-8")
+    assert unclosed_quote_line(path) == line

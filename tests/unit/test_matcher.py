@@ -74,7 +74,7 @@ def decide(title: str, *credits: str | Credit, aliases=None, mappings=None) -> D
         ("Bush (2)", "bush"),
         ("Björk", "bjork"),
         ("Simon & Garfunkel", "simon and garfunkel"),
-        ("R.E.M.", "r e m"),
+        ("R.E.M.", "rem"),
         ("The The", "the the"),
     ],
 )

@@ -97,3 +97,37 @@ def test_is_compilation_artist(name: str, expected: bool) -> None:
 )
 def test_artist_key_is_shared_by_spellings(names: list[str], key: str) -> None:
     assert {artist_key(name) for name in names} == {key}
+
+
+@pytest.mark.parametrize(
+    ("catalog", "discogs"),
+    [
+        ("Mr James Barth and AD", "Mr. James Barth & A.D."),
+        ("AD", "A. D."),
+        ("AD", "A.D"),
+        ("REM", "R.E.M."),
+        ("JJ Cale", "J.J. Cale"),
+        ("Unkle", "U.N.K.L.E. (2)"),
+    ],
+)
+def test_dotted_initials_collapse_in_every_key(catalog: str, discogs: str) -> None:
+    assert artist_key(catalog) == artist_key(discogs)
+    assert normalize_artist(catalog) == normalize_artist(discogs).replace("mr.", "mr")
+    assert normalize_title(f"Live {catalog}") == normalize_title(f"Live {discogs}").replace(
+        "mr.", "mr"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("J. Smith", "j. smith"),
+        ("Dr. Dre", "dr. dre"),
+        ("X (A.D.)", "x (ad)"),
+        ("a.b.cd", "a.b.cd"),
+    ],
+)
+def test_a_single_initial_or_an_abbreviation_is_not_an_initials_run(
+    name: str, expected: str
+) -> None:
+    assert normalize_artist(name) == expected
