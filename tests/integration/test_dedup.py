@@ -15,6 +15,7 @@ from discogs_cache.dedup import DEFERRED, REASONS, dedup, dedup_losers
 from discogs_cache.dedup.ranking import RANK_KEYS
 from discogs_cache.errors import InputError
 from discogs_cache.library.labels import LabelPreference
+from discogs_cache.matcher.albums import album_key
 from tests.integration.test_swap import catalog
 
 
@@ -27,14 +28,16 @@ class R:
     labels: tuple[str, ...] = ()
     title: str = "Abbey Road"
     artist: str = "The Beatles"
+    format: str | None = None
 
 
 def load(url: str, releases: list[R]) -> None:
     with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cur:
         for r in releases:
             cur.execute(
-                "INSERT INTO release (id, title, country, master_id) VALUES (%s, %s, %s, %s)",
-                (r.id, r.title, r.country, r.master),
+                "INSERT INTO release (id, title, country, master_id, format) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                (r.id, r.title, r.country, r.master, r.format),
             )
             cur.execute(
                 "INSERT INTO release_artist (release_id, artist_name, extra) VALUES (%s, %s, 0),"
@@ -254,6 +257,7 @@ _WIN: dict[str, dict[str, object]] = {
     "preferred": {"preferred": True},
     "has_tracks": {"tracks": 3},
     "label_match": {"labels": ("Parlophone",)},
+    "format_match": {"format": "CD"},  # the station owns the CD (OWNED)
     "us": {"country": "US"},
     "track_count": {"tracks": 5},
 }
@@ -261,7 +265,8 @@ _LOSE: dict[str, dict[str, object]] = {
     "has_tracks": {"tracks": 0},
     "track_count": {"tracks": 2},
 }
-_ORDER = ["preferred", "has_tracks", "label_match", "us", "track_count", "id"]
+_ORDER = ["preferred", "has_tracks", "label_match", "format_match", "us", "track_count", "id"]
+OWNED = {album_key("The Beatles", "Abbey Road"): frozenset({"CD"})}
 """The documented order (dedup/ranking.py docstring), written out: not read from RANK_KEYS."""
 
 
@@ -285,6 +290,7 @@ def test_each_adjacent_pair_of_ranking_keys_is_in_order(
         pg_url,
         label_preferences=[pref("The Beatles", "Abbey Road", "Parlophone")],
         preferred_release_ids=preferred or None,
+        owned_formats=OWNED,
     )
     assert ids(pg_url) == {2}
     reason = dict(RANK_KEYS)[first]
