@@ -199,6 +199,7 @@ def copy_to(source_url: str, target_url: str, classification: Classification) ->
                 f"--copy-to target {describe(target_url)} already holds {row[0]:,} releases"
             )
         drop_secondary_indexes(dst)
+        _merge_triggers(dst, enable=False)  # the rows are the source's: unique already
         for table in schema.ALL_TABLES:
             target_copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
                 sql.Identifier(table), _columns(table)
@@ -214,8 +215,21 @@ def copy_to(source_url: str, target_url: str, classification: Classification) ->
             ).fetchone()
             summary.rows[table] = int(count[0]) if count else 0
             progress.note(f"copy-to: {table} {summary.rows[table]:,} rows")
+        _merge_triggers(dst, enable=True)
         dst.commit()
         src.rollback()
     build_indexes(target_url)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _merge_triggers(conn: psycopg.Connection, *, enable: bool) -> None:
+    """Switch the credit tables' merge triggers (in the caller's transaction): each costs a
+    key lookup per row, which a copy of rows that are unique already does not need."""
+    action = sql.SQL("ENABLE" if enable else "DISABLE")
+    for table, trigger in schema.MERGE_TRIGGERS.items():
+        conn.execute(
+            sql.SQL("ALTER TABLE {} {} TRIGGER {}").format(
+                sql.Identifier(table), action, sql.Identifier(trigger)
+            )
+        )

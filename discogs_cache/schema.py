@@ -319,6 +319,14 @@ class LookupNegative(Base):
     __table_args__ = (Index("ix_lookup_negative_attempted_at", "attempted_at"),)
 
 
+MERGE_TRIGGERS = {
+    "release_artist": "release_artist_merge",
+    "release_label": "release_label_merge",
+    "release_track_artist": "release_track_artist_merge",
+}
+"""The credit tables' BEFORE INSERT merge triggers (migration 0003; not in the models):
+table -> trigger. Bulk writers whose rows are unique already may disable them."""
+
 ARTIST_TABLES = ("artist", "artist_alias", "artist_name_variation", "artist_member", "artist_url")
 """The artist tables, keyed by artist id (no foreign key: a CSV directory may bring
 aliases without artists)."""
@@ -343,6 +351,7 @@ __all__ = [
     "ARTIST_TABLES",
     "CACHE_TABLES",
     "CATNO_MAX",
+    "MERGE_TRIGGERS",
     "NAME_MAX",
     "TRIGRAM_INDEXES",
     "Artist",

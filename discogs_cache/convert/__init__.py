@@ -10,7 +10,7 @@ credited as a main artist on a kept release, the distinct names of its `<namevar
 Only kept records are fully parsed, so an XML error in a record the pre-screen already
 rejected goes unnoticed (it would not be written anyway), and so does one inside the
 identifiers/videos/companies that end a kept record (never read: they are cut off before the
-parse, `releases.trim_unread`); every parsed bad record is reported with its id and byte
+parse, `records.trim_unread`); every parsed bad record is reported with its id and byte
 offset in the decompressed stream, and skipped.
 
 Pipeline: the main process only decompresses (ISA-L, in a thread) into shared-memory slots

@@ -1,7 +1,8 @@
 """`convert`: dump files → CSVs, in the order artists → labels → releases.
 
 Artists come first because the release filter needs the ids matched through aliases; labels
-are independent; the alias CSV is written last, once the kept releases' credited ids are known.
+are independent; the artist CSVs (artist, artist_alias, artist_name_variation, artist_member,
+artist_url) are written last, once the kept releases' credited ids are known.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def convert(
     if "masters" in inputs:
         progress.note(f"{inputs['masters'].name}: masters are not needed, skipped")
     outputs = CsvSet(output_dir)
-    spill = output_dir / f".artist_alias.spill.{id(outputs)}.tmp"
+    spill = output_dir / f".artists.spill.{id(outputs)}.tmp"
     started = time.perf_counter()
     entity_chunk = min(chunk_size, ENTITY_CHUNK_SIZE)
     try:
@@ -114,7 +115,7 @@ def convert(
                 _labels(inputs["labels"], outputs, summary, pool, entity_chunk)
             credited = _releases(inputs["releases"], library, outputs, summary, pool, chunk_size)
         if "artists" in inputs:
-            _write_aliases(spill, credited, outputs)
+            _write_artists(spill, credited, outputs)
         summary.files = outputs.commit()
     except BaseException:
         outputs.abort()
@@ -232,15 +233,20 @@ def _releases(
     return credited
 
 
-def _write_aliases(spill: Path, credited: IdSet, outputs: CsvSet) -> None:
-    """artist_alias.csv: the spilled alias rows of artists credited on kept releases."""
-    outputs.open("artist_alias", ("artist_id", "alias_name"))
+def _write_artists(spill: Path, credited: IdSet, outputs: CsvSet) -> None:
+    """The artist CSVs: the spilled rows (table, *row) of the artists credited on kept
+    releases (the lean cache holds those only)."""
+    batches: dict[str, list[list[str]]] = {}
+    for name, header in entities.ARTIST_TABLES.items():
+        outputs.open(name, header)
+        batches[name] = []
     with spill.open(encoding="utf-8", newline="") as handle:
-        batch: list[list[str]] = []
         for row in csv.reader(handle):
-            if int(row[0]) in credited:
-                batch.append(row)
-            if len(batch) >= 10000:
-                outputs.write("artist_alias", format_rows(batch), len(batch))
-                batch = []
-        outputs.write("artist_alias", format_rows(batch), len(batch))
+            if int(row[1]) in credited:
+                batch = batches[row[0]]
+                batch.append(row[1:])
+                if len(batch) >= 10000:
+                    outputs.write(row[0], format_rows(batch), len(batch))
+                    batch.clear()
+    for name, batch in batches.items():
+        outputs.write(name, format_rows(batch), len(batch))

@@ -1,9 +1,10 @@
-"""artists.xml and labels.xml records: the alias map and the label hierarchy.
+"""artists.xml and labels.xml records: the alias map, the artist tables, the label hierarchy.
 
 For each artist the worker returns (a) whether its name, name variations or aliases match the
-library (its id then matches on releases) and (b) its distinct alias/variation names, spilled
-to disk as `artist_id,alias_name` rows so memory stays flat; only the ids credited on kept
-releases are written to artist_alias.csv at the end.
+library (its id then matches on releases) and (b) its rows for the artist tables (the artist,
+its aliases and variations, members, urls), spilled to disk tagged by table (`ARTIST_TABLES`)
+so memory stays flat; only the ids credited on kept releases are written to the artist CSVs
+at the end.
 """
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ _STARTS = {"artists": re.compile(rb"<artist[\s>]"), "labels": LABEL_START}
 _ENDS = {"artists": b"</artist>", "labels": b"</label>"}
 _state: dict[str, LibraryFilter | None] = {"filter": None}
 
+ARTIST_TABLES: dict[str, tuple[str, ...]] = {
+    "artist": ("id", "name", "profile", "image_url"),
+    "artist_alias": ("artist_id", "alias_name", "alias_id"),
+    "artist_name_variation": ("artist_id", "name"),
+    "artist_member": ("artist_id", "member_id", "member_name", "active"),
+    "artist_url": ("artist_id", "url"),
+}
+"""The artist CSVs and their headers; a spilled row is (table, *row)."""
+
 
 @dataclass
 class EntityChunkResult:
@@ -33,7 +43,7 @@ class EntityChunkResult:
     xml_bytes: int = 0
     bad: list[tuple[str, int, str]] = field(default_factory=list)
     matched_ids: bytes = b""  # array('q'): artists matching the library through any name
-    rows: bytes = b""  # CSV rows: artist_id,alias_name or the label_hierarchy layout
+    rows: bytes = b""  # CSV rows: (table, *row) of ARTIST_TABLES, or label_hierarchy rows
     row_count: int = 0
     partial: list[tuple[str, str, str, str]] = field(default_factory=list)
     """label_hierarchy rows with an id missing (pre-2018 shape): see `resolve_by_name`."""
@@ -67,12 +77,12 @@ def artist_chunk(offset: int, data: bytes) -> EntityChunkResult:
     library = _state["filter"]
     result = EntityChunkResult(xml_bytes=len(data))
     matched = array("q")
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, ...]] = []
     for artist in _records("artists", offset, data, result):
         artist_id, own, names = _artist_names(artist)
         if not artist_id.isdigit():
             continue
-        rows.extend((artist_id, name) for name in names)
+        _artist_rows(artist, artist_id, own, names, rows)
         if library is not None and any(library.name_matches(n) for n in (own, *names)):
             matched.append(int(artist_id))
     result.matched_ids = matched.tobytes()
@@ -80,12 +90,56 @@ def artist_chunk(offset: int, data: bytes) -> EntityChunkResult:
     return result
 
 
-def _artist_names(artist: Any) -> tuple[str, str, dict[str, None]]:
-    """(stripped id, own name, distinct names of `namevariations/name` then `aliases/name`):
-    what findtext/iterfind give, in one pass over the children."""
-    artist_id = own = None
+def _artist_rows(
+    artist: Any, artist_id: str, own: str, names: dict[str, str], rows: list[tuple[str, ...]]
+) -> None:
+    """The spilled rows of one artist: itself, its aliases (with the alias's id) and
+    variations, members, urls. The dump's artist images have been blank since 2015."""
+    profile = image = ""
     variations: list[str] = []
-    aliases: list[str] = []
+    for child in artist:
+        tag = child.tag
+        if tag == "profile":
+            profile = child.text or ""
+        elif tag == "images":
+            image = _image_uri(child)
+        elif tag == "namevariations":
+            variations.extend(n.text for n in child if n.tag == "name" and n.text)
+        elif tag == "members":  # <name id="..."> (older dumps also list bare <id>s)
+            for member in child:
+                if member.tag == "name" and member.text and member.text.strip():
+                    rows.append(
+                        ("artist_member", artist_id, _digits(member.get("id")), member.text, "")
+                    )
+        elif tag == "urls":
+            for url in child:
+                if url.text and url.text.strip():
+                    rows.append(("artist_url", artist_id, url.text.strip()))
+    rows.append(("artist", artist_id, own, profile, image))
+    rows.extend(("artist_alias", artist_id, name, alias_id) for name, alias_id in names.items())
+    rows.extend(
+        ("artist_name_variation", artist_id, name)
+        for name in dict.fromkeys(v for v in variations if v.strip())
+    )
+
+
+def _digits(value: str | None) -> str:
+    value = (value or "").strip()
+    return value if value.isdigit() and value != "0" else ""
+
+
+def _image_uri(images: Any) -> str:
+    """The primary image's uri, else the first one's ("" when all are blank)."""
+    uris = [(i.get("type") != "primary", (i.get("uri") or "").strip()) for i in images]
+    return min(((p, u) for p, u in uris if u), default=(True, ""))[1]
+
+
+def _artist_names(artist: Any) -> tuple[str, str, dict[str, str]]:
+    """(stripped id, own name, distinct names of `namevariations/name` then `aliases/name`
+    with the alias's own id, "" for a variation): in one pass over the children."""
+    artist_id = own = None
+    variations: list[tuple[str, str]] = []
+    aliases: list[tuple[str, str]] = []
     for child in artist:
         tag = child.tag
         if tag == "id":
@@ -95,11 +149,15 @@ def _artist_names(artist: Any) -> tuple[str, str, dict[str, None]]:
             if own is None:
                 own = child.text or ""
         elif tag == "namevariations" or tag == "aliases":
-            into = variations if tag == "namevariations" else aliases
+            alias = tag == "aliases"
+            into = aliases if alias else variations
             for name in child:
                 if name.tag == "name" and name.text:
-                    into.append(name.text)
-    names = dict.fromkeys(name for name in variations + aliases if name.strip())
+                    into.append((name.text, _digits(name.get("id")) if alias else ""))
+    names: dict[str, str] = {}
+    for name, alias_id in variations + aliases:
+        if name.strip() and not names.get(name):  # a name that is also an alias: its id
+            names[name] = alias_id
     return (artist_id or "").strip(), own or "", names
 
 

@@ -24,8 +24,15 @@ ALL_OUTPUTS = (
     "release_track",
     "release_track_artist",
     "release_image",
+    "release_genre",
+    "release_style",
+    "release_video",
     "label_hierarchy",
+    "artist",
     "artist_alias",
+    "artist_name_variation",
+    "artist_member",
+    "artist_url",
 )
 
 

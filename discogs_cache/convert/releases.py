@@ -11,9 +11,14 @@ Decisions (the loader and consumers rely on them):
   track (empty position, holding `<sub_tracks>`) gets its own row and its sub-tracks follow
   it; headings (no position, no duration, no sub-tracks) are skipped. `sequence` is 1..n over
   the rows written; `position` is the track's own position text (sub-tracks keep theirs).
-- `release_track_artist`: the main `<artists>` of each written track (not its extraartists).
-- `release_artist`: main credits extra=0, `<extraartists>` extra=1; `position` is 1..n within
-  each list; `artist_id` is empty for unlinked credits (no `<id>`, or id 0 in older dumps).
+- `release_track_artist`: the main `<artists>` of each written track (extra=0), then its
+  `<extraartists>` (extra=1, with their role: "Written-By", ...).
+- `release_artist`: main credits extra=0, `<extraartists>` extra=1 with their role;
+  `position` is 1..n within each list; `artist_id` is empty for unlinked credits (no `<id>`,
+  or id 0 in older dumps). Repeats are written as they come: the load merges them.
+- `release_label`: name, catno and the label's id. `release_genre`, `release_style`: one row
+  per `<genre>`/`<style>`. `release_video`: `sequence` 1..n, `duration` in seconds, `embed`
+  true/false as in the dump.
 - `format`: the first format's name. `master_id`: the text of `<master_id>`.
 """
 
@@ -29,6 +34,8 @@ from lxml import etree
 
 from discogs_cache.convert.filter import LibraryFilter
 from discogs_cache.convert.output import format_rows
+from discogs_cache.convert.records import END as _END
+from discogs_cache.convert.records import record_starts, trim_unread
 
 TABLES: dict[str, tuple[str, ...]] = {
     "release": (
@@ -37,11 +44,15 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "release_artist": (
         "release_id", "artist_id", "artist_name", "extra", "anv", "position", "join_field",
+        "role",
     ),
-    "release_label": ("release_id", "label", "catno"),
+    "release_label": ("release_id", "label", "catno", "label_id"),
     "release_track": ("release_id", "sequence", "position", "title", "duration"),
-    "release_track_artist": ("release_id", "track_sequence", "artist_name"),
+    "release_track_artist": ("release_id", "track_sequence", "artist_name", "extra", "role"),
     "release_image": ("release_id", "type", "width", "height", "uri"),
+    "release_genre": ("release_id", "genre"),
+    "release_style": ("release_id", "style"),
+    "release_video": ("release_id", "sequence", "src", "title", "duration", "embed"),
 }  # fmt: skip
 _START = re.compile(rb"<release[\s>]")
 _ID = re.compile(rb'\bid="(\d+)"')
@@ -50,14 +61,6 @@ _CREDIT = re.compile(
 )
 
 
-# What follows the tracklist in Discogs' record layout, none of which is read: each element
-# optional, in this order, its content up to the first end tag of its name (a nested element
-# of the same name leaves an end tag that is not `</release>`, so nothing is cut).
-_UNREAD_TAGS = [
-    (b"<%s>" % t, b"<%s/>" % t, b"</%s>" % t) for t in (b"identifiers", b"videos", b"companies")
-]
-_AFTER_NAME = frozenset(b" \t\n\r\f\v>")  # what `\s` or `>` match after "<release"
-_END = b"</release>"
 _PARSER = etree.XMLParser(resolve_entities=False, huge_tree=True)
 _state: dict[str, LibraryFilter | None] = {"filter": None}
 Credit = tuple[int | None, str]
@@ -182,8 +185,9 @@ def screen_keeps(library: LibraryFilter, data: bytes, start: int, stop: int) -> 
     return decision
 
 
-def _credit_fields(artist: Any) -> tuple[str, str, str, str]:
-    artist_id = name = anv = join = ""
+def _credit_fields(artist: Any) -> tuple[str, str, str, str, str]:
+    """(id or "", name, anv, join, role) of one credit."""
+    artist_id = name = anv = join = role = ""
     for child in artist:
         tag = child.tag
         if tag == "id":
@@ -194,7 +198,10 @@ def _credit_fields(artist: Any) -> tuple[str, str, str, str]:
             anv = child.text or ""
         elif tag == "join":
             join = child.text or ""
-    return ("" if artist_id.strip() in ("", "0") else artist_id.strip()), name, anv, join
+        elif tag == "role":
+            role = child.text or ""
+    artist_id = "" if artist_id.strip() in ("", "0") else artist_id.strip()
+    return artist_id, name, anv, join, role.strip()
 
 
 def main_credits(release: Any) -> list[Credit]:
@@ -204,7 +211,7 @@ def main_credits(release: Any) -> list[Credit]:
         return []
     result = []
     for artist in artists:
-        artist_id, name, _, _ = _credit_fields(artist)
+        artist_id, name = _credit_fields(artist)[:2]
         result.append((int(artist_id) if artist_id else None, name))
     return result
 
@@ -237,7 +244,7 @@ def invalid_ids(release: Any) -> str | None:
 def _tracks(tracklist: Any, rid: str, rows: dict[str, list[tuple[Any, ...]]], seq: int) -> int:
     for track in tracklist:
         position = title = duration = ""
-        subs = artists = None
+        subs = artists = extras = None
         for child in track:
             tag = child.tag
             if tag == "position":
@@ -250,15 +257,22 @@ def _tracks(tracklist: Any, rid: str, rows: dict[str, list[tuple[Any, ...]]], se
                 subs = child
             elif tag == "artists":
                 artists = child
+            elif tag == "extraartists":
+                extras = child
         heading = not position.strip() and not duration.strip() and subs is None
         if title and not heading:
             seq += 1
             sequence = str(seq)
             rows["release_track"].append((rid, sequence, position, title, duration))
+            out = rows["release_track_artist"]
             for artist in artists if artists is not None else ():
                 name = _credit_fields(artist)[1]
                 if name:
-                    rows["release_track_artist"].append((rid, sequence, name))
+                    out.append((rid, sequence, name, "0", ""))
+            for artist in extras if extras is not None else ():
+                fields = _credit_fields(artist)
+                if fields[1]:
+                    out.append((rid, sequence, fields[1], "1", fields[4]))
         if subs is not None:
             seq = _tracks(subs, rid, rows, seq)
     return seq
@@ -276,15 +290,19 @@ def release_rows(release: Any, rows: dict[str, list[tuple[Any, ...]]], ids: arra
         elif tag == "artists" or tag == "extraartists":
             extra = "0" if tag == "artists" else "1"
             for position, artist in enumerate(child, 1):
-                artist_id, name, anv, join = _credit_fields(artist)
+                artist_id, name, anv, join, role = _credit_fields(artist)
                 rows["release_artist"].append(
-                    (rid, artist_id, name, extra, anv, str(position), join)
+                    (rid, artist_id, name, extra, anv, str(position), join, role)
                 )
                 if extra == "0" and artist_id:
                     ids.append(int(artist_id))
         elif tag == "labels":
             for label in child:
-                rows["release_label"].append((rid, label.get("name", ""), label.get("catno", "")))
+                get = label.get
+                label_id = get("id", "").strip()
+                rows["release_label"].append(
+                    (rid, get("name", ""), get("catno", ""), "" if label_id == "0" else label_id)
+                )
         elif tag == "images":
             for image in child:
                 get = image.get
@@ -298,6 +316,13 @@ def release_rows(release: Any, rows: dict[str, list[tuple[Any, ...]]], ids: arra
             master_id = (child.text or "").strip()
         elif tag == "tracklist":
             _tracks(child, rid, rows, 0)
+        elif tag == "genres" or tag == "styles":
+            table = rows["release_genre" if tag == "genres" else "release_style"]
+            for item in child:
+                if item.text and item.text.strip():
+                    table.append((rid, item.text))
+        elif tag == "videos":
+            _videos(child, rid, rows["release_video"])
     rows["release"].append(
         (
             rid, release.get("status", ""), values["title"], values["country"],
@@ -306,46 +331,19 @@ def release_rows(release: Any, rows: dict[str, list[tuple[Any, ...]]], ids: arra
     )  # fmt: skip
 
 
-def trim_unread(record: bytes) -> bytes:
-    """The record without its trailing identifiers/videos/companies, which are never read and
-    are a third to a half of its bytes: parsing kept records is the biggest cost left.
-
-    Cut only when everything after the last `</tracklist>` is exactly those elements and the
-    record's end tag, so they are children of `<release>` and the rows cannot change. An XML
-    error inside the cut part then goes unnoticed, as in a record the pre-screen rejects."""
-    end = record.rfind(b"</tracklist>")
-    if end < 0:
-        return record
-    end += len(b"</tracklist>")
-    at = end
-    for start_tag, empty_tag, end_tag in _UNREAD_TAGS:
-        if record.startswith(start_tag, at):
-            close = record.find(end_tag, at + len(start_tag))
-            if close < 0:
-                return record
-            at = close + len(end_tag)
-        elif record.startswith(empty_tag, at):
-            at += len(empty_tag)
-    if record[at:].lstrip() != _END:
-        return record
-    return record[:end] + _END
-
-
-def record_starts(data: bytes) -> list[int]:
-    """Offsets of the record starts in data (what `_START` matches), then len(data).
-
-    A bytes.find loop: about twice as fast as `_START.finditer`, which tries its pattern at
-    every `<` of the chunk."""
-    starts = []
-    find, size = data.find, len(data)
-    at = find(b"<release")
-    while at >= 0:
-        after = at + 8
-        if after < size and data[after] in _AFTER_NAME:
-            starts.append(at)
-        at = find(b"<release", after)
-    starts.append(size)
-    return starts
+def _videos(videos: Any, rid: str, out: list[tuple[Any, ...]]) -> None:
+    sequence = 0
+    for video in videos:
+        src = (video.get("src") or "").strip()
+        if not src:
+            continue
+        sequence += 1
+        duration = (video.get("duration") or "").strip()
+        out.append(
+            (rid, str(sequence), src, video.findtext("title") or "",
+             duration if duration.isdigit() and len(duration) < 10 else "",
+             (video.get("embed") or "").strip().lower())
+        )  # fmt: skip
 
 
 def process_chunk(offset: int, data: bytes) -> ReleaseChunkResult:

@@ -4,7 +4,10 @@ Each target gets one INSERT ... SELECT: required fields empty -> skipped, releas
 skipped, names cut to `schema.NAME_MAX`. A target whose values go in as they are (`direct`)
 can skip staging: its file is COPYed straight into the table (`build`). Keys are added after
 the rows (a bulk index build beats row-by-row btree inserts); duplicates are collapsed by the
-table's priority (main credit over extra, then first row) and counted.
+table's priority (main credit over extra, then first row) and counted. Credits merge as the
+contract's insert triggers merge them (README "How consumers write"): a name credited twice
+on a release is one `release_artist` row with the lower `extra`, the first artist id and
+the roles joined by `discogs_role_agg`; a track credit repeated keeps its roles joined too.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ class Target:
     needs_release: bool = True
     dedupe_first: bool = False
     """Duplicates are common: collapse them up front instead of after a failed key build."""
+    merge: tuple[str, ...] | None = None
+    """Per column, the aggregate that merges a key's rows (over x, in priority order),
+    instead of keeping the first row."""
+    merge_role: bool = False
+    """Collapsing duplicates joins their `role`s into the row kept."""
     direct: tuple[str, ...] | None = None
     """The CSV column behind each of `columns` when the file can be COPYed straight into the
     table (values taken as they are; a name too long for the table sends it to staging). A
@@ -63,12 +71,17 @@ CHILD_TARGETS = (
          "s.role"),
         ("release_id", "artist_name"), ("release_id", "artist_name"),
         priority="extra, ord", truncated="artist_name", dedupe_first=True,
+        merge=("x.release_id", "x.artist_name",
+               "(array_agg(x.artist_id) FILTER (WHERE x.artist_id IS NOT NULL))[1]",
+               "min(x.extra)", "discogs_role_agg(x.role)"),
+        merge_role=True,
     ),
     Target(
         "release_label", "release_label", ("release_id", "label_name", "catno", "label_id"),
         ("s.release_id", _name("label"), f"coalesce({_name('catno', CATNO_MAX)}, '')",
          "NULLIF(s.label_id, 0)"),
-        ("release_id", "label"), ("release_id", "label_name", "catno"), truncated="label",
+        ("release_id", "label"), ("release_id", "label_name", "catno"),
+        priority="label_id IS NULL, ord", truncated="label",
         dedupe_first=True, direct=("release_id", "label", "catno", "label_id"),
         empty_strings=("catno",),
     ),
@@ -86,6 +99,7 @@ CHILD_TARGETS = (
          "s.role"),
         ("release_id", "track_sequence", "artist_name"),
         ("release_id", "track_sequence", "artist_name", "extra"), truncated="artist_name",
+        merge_role=True,
         direct=("release_id", "track_sequence", "artist_name", "extra", "role"),
     ),
     Target(
@@ -248,14 +262,28 @@ def load_child(
         )
         counts.missing_release = (cur.fetchone() or (0,))[0]
     key = sql.SQL(", ").join(map(sql.Identifier, target.key))
-    cur.execute(
-        sql.SQL(
+    if target.merge:  # the aggregates see each key's rows in priority order (sorted input)
+        statement = (
+            "INSERT INTO {table} ({cols}) SELECT {merge} FROM "
+            "(SELECT {exprs}, s.ctid AS ord FROM {src} s WHERE {where} "
+            "ORDER BY {order}) AS x ({cols}, ord) GROUP BY {xkey}"
+        )
+    else:
+        statement = (
             "INSERT INTO {table} ({cols}) SELECT DISTINCT ON ({key}) {cols} FROM "
             "(SELECT {exprs}, s.ctid AS ord FROM {src} s WHERE {where}) AS x ({cols}, ord) "
             "ORDER BY {key}, {prio}"
-        ).format(
+        )
+    # the merge's inner ORDER BY names output columns by position (key, then priority)
+    position = {c: i + 1 for i, c in enumerate((*target.columns, "ord"))}
+    terms = (*target.key, *(t.strip() for t in target.priority.split(","))) if target.merge else ()
+    cur.execute(
+        sql.SQL(statement).format(
             table=table, cols=cols, key=key, exprs=exprs, src=src, where=where,
             prio=sql.SQL(target.priority),  # fixed per target, no user data
+            merge=sql.SQL(", ").join(map(sql.SQL, target.merge or ())),
+            order=sql.SQL(", ").join(sql.SQL(str(position[t])) for t in terms),
+            xkey=sql.SQL(", ").join(sql.Identifier("x", k) for k in target.key),
         )
     )  # fmt: skip
     counts.loaded = cur.rowcount
@@ -267,9 +295,11 @@ def load_child(
 
 def collapse_duplicates(cur: psycopg.Cursor, target: Target, schema: str | None = None) -> int:
     """Delete all but the best row of each key (by the target's priority); returns how many.
+    With `merge_role` the row kept gets the roles of its key's rows joined.
 
     `schema` names where the table is when it is not the live one (a side-built copy)."""
     table = sql.Identifier(schema, target.table) if schema else sql.Identifier(target.table)
+    merged = _merge_roles(cur, table, target) if target.merge_role else 0
     cur.execute(
         sql.SQL(
             "DELETE FROM {t} WHERE ctid = ANY (ARRAY(SELECT ranked.ord FROM ("
@@ -282,7 +312,7 @@ def collapse_duplicates(cur: psycopg.Cursor, target: Target, schema: str | None 
             prio=sql.SQL(target.priority),  # fixed per target, no user data
         )
     )
-    return cur.rowcount
+    return merged + cur.rowcount
 
 
 def load_metadata(cur: psycopg.Cursor) -> int:
@@ -291,3 +321,38 @@ def load_metadata(cur: psycopg.Cursor) -> int:
         "INSERT INTO cache_metadata (release_id, source) SELECT id, 'bulk_import' FROM release"
     )
     return cur.rowcount
+
+
+def _merge_roles(cur: psycopg.Cursor, table: sql.Identifier, target: Target) -> int:
+    """Delete all but the best row of each duplicated key and give it the roles of the key's
+    rows joined; returns the rows deleted. (The delete comes first: an UPDATE moves a row,
+    which would lose its place by ctid.)"""
+    key = sql.SQL(", ").join(map(sql.Identifier, target.key))
+    xkey = sql.SQL(", ").join(sql.Identifier("x", k) for k in target.key)
+    cur.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE discogs_merged_roles ON COMMIT DROP AS "
+            "SELECT {xkey}, (array_agg(x.ord))[1] AS keep, discogs_role_agg(x.role) AS role "
+            "FROM (SELECT *, ctid AS ord FROM {t} ORDER BY {key}, {prio}) AS x "
+            "GROUP BY {xkey} HAVING count(*) > 1"
+        ).format(
+            t=table, key=key, xkey=xkey, prio=sql.SQL(target.priority),  # fixed per target
+        )
+    )  # fmt: skip
+    same = sql.SQL(" AND ").join(
+        sql.SQL("t.{c} = m.{c}").format(c=sql.Identifier(k)) for k in target.key
+    )
+    cur.execute(
+        sql.SQL(
+            "DELETE FROM {t} AS t USING discogs_merged_roles m WHERE {same} AND t.ctid <> m.keep"
+        ).format(t=table, same=same)
+    )
+    deleted = cur.rowcount
+    cur.execute(
+        sql.SQL(
+            "UPDATE {t} AS t SET role = m.role FROM discogs_merged_roles m "
+            "WHERE t.ctid = m.keep AND m.role IS DISTINCT FROM t.role"
+        ).format(t=table)
+    )
+    cur.execute("DROP TABLE discogs_merged_roles")
+    return deleted

@@ -8,6 +8,7 @@ import pytest
 
 from discogs_cache import migrate
 from discogs_cache.db import conninfo
+from discogs_cache.schema import MERGE_TRIGGERS
 
 
 def _rows(conn: psycopg.Connection, query: str) -> list[tuple[object, ...]]:
@@ -167,3 +168,10 @@ def test_role_aggregate_applies_the_trigger_rule_in_bulk(conn: psycopg.Connectio
     assert conn.execute(
         "SELECT discogs_role_agg(r) FROM (VALUES (NULL::text)) v (r)"
     ).fetchone() == (None,)
+
+
+def test_merge_trigger_names_match_the_migration(conn: psycopg.Connection) -> None:
+    rows = conn.execute(
+        "SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE NOT tgisinternal"
+    ).fetchall()
+    assert dict(rows) == MERGE_TRIGGERS

@@ -81,9 +81,13 @@ def test_trim_keeps_anything_unusual_after_the_tracklist() -> None:
         '<release id="1"><title>T</title><tracklist><track><position>1</position>'
         "<title>S</title></track></tracklist>{tail}</release>"
     )
-    tail = '<identifiers><identifier value="x"/></identifiers><videos><video><title>V</title>'
+    tail = (
+        '<identifiers><identifier value="x"/></identifiers><videos><video><title>V</title>'
+        "<description>long &amp; unread</description>"
+    )
     regular = base.format(tail=tail + "</video></videos><companies/>").encode()
-    assert releases.trim_unread(regular) == base.format(tail="").encode()
+    videos = "<videos><video><title>V</title></video></videos>"  # read: kept, less descriptions
+    assert releases.trim_unread(regular) == base.format(tail=videos).encode()
     for tail in (
         "<notes>after</notes>",  # read by the converter: must stay
         "<videos><title>x</title></videos><notes>n</notes>",
@@ -172,5 +176,5 @@ def test_pool_with_chunks_smaller_than_records_is_identical(tmp_path: Path) -> N
         convert(dump.out_dir, out, library_artists=dump.out_dir / "library_artists.txt",
                 workers=workers, chunk_size=chunk_size)  # fmt: skip
         outputs.append({p.name: p.read_bytes() for p in out.glob("*.csv")})
-    assert len(outputs[0]) == 8 and outputs[0]["release.csv"].count(b"\n") > 10
+    assert len(outputs[0]) == 15 and outputs[0]["release.csv"].count(b"\n") > 10
     assert outputs[0] == outputs[1] == outputs[2]

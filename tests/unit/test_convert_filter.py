@@ -125,14 +125,21 @@ def test_alias_matches_by_id_only(tmp_path: Path) -> None:
     summary = convert(dump, out, library_artists=library_file(tmp_path, "Puff Daddy"), workers=1)
     assert kept_ids(out) == ["1", "4"]
     assert summary.matched_artist_ids == 2  # 100 (alias) and 200 (own name)
-    # aliases for every main artist credited on a kept release, and only those
+    # aliases (with the alias's own id) and name variations (none) for every main artist
+    # credited on a kept release, and only those
     assert rows(out / "artist_alias.csv") == [
-        ["100", "Diddy"],
-        ["100", "Puff Daddy"],
-        ["100", "Sean Combs"],
-        ["200", "P. Diddy"],
-        ["777", "X"],
+        ["100", "Diddy", ""],
+        ["100", "Puff Daddy", "200"],
+        ["100", "Sean Combs", "300"],
+        ["200", "P. Diddy", "100"],
+        ["777", "X", "1"],
     ]
+    assert rows(out / "artist.csv") == [
+        ["100", "P. Diddy", "", ""],
+        ["200", "Puff Daddy", "", ""],
+        ["777", "Unrelated", "", ""],
+    ]
+    assert rows(out / "artist_name_variation.csv") == [["100", "Diddy"]]
 
 
 def test_compilations_pass_only_when_library_lists_them(tmp_path: Path) -> None:

@@ -26,9 +26,10 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _count_tracks(tracklist: etree._Element) -> int:
-    """Independent count of the documented rule: titled, non-heading tracks, depth first."""
-    count = 0
+def written_tracks(tracklist: etree._Element) -> list[etree._Element]:
+    """Independent reading of the documented rule: titled, non-heading tracks, depth first
+    (the order of `sequence`)."""
+    result = []
     for track in tracklist.findall("track"):
         subs = track.find("sub_tracks")
         heading = (
@@ -37,10 +38,14 @@ def _count_tracks(tracklist: etree._Element) -> int:
             and subs is None
         )
         if (track.findtext("title") or "") and not heading:
-            count += 1
+            result.append(track)
         if subs is not None:
-            count += _count_tracks(subs)
-    return count
+            result.extend(written_tracks(subs))
+    return result
+
+
+def _count_tracks(tracklist: etree._Element) -> int:
+    return len(written_tracks(tracklist))
 
 
 def test_samples_counts_match_an_independent_lxml_count(tmp_path: Path) -> None:
@@ -151,8 +156,16 @@ def test_post_2024_record(tmp_path: Path) -> None:
         ("4", "2b", "Part Two", "1:00"),
     ]
     assert read_csv(out / "release_track_artist.csv") == [
-        {"release_id": "31000001", "track_sequence": "1", "artist_name": "Guest Voice"}
+        {"release_id": "31000001", "track_sequence": "1", "artist_name": "Guest Voice",
+         "extra": "0", "role": ""}
+    ]  # fmt: skip
+    assert read_csv(out / "release_genre.csv") == [
+        {"release_id": "31000001", "genre": "Electronic"}
     ]
+    assert read_csv(out / "release_label.csv") == [
+        {"release_id": "31000001", "label": "Warp Records", "catno": "WAP 1", "label_id": "23528"}
+    ]
+    assert artists[2]["role"] == "Mastered By"
     assert (out / "release.csv").read_bytes().startswith(b"id,status,title,country,released,")
 
 
