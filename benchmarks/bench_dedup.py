@@ -32,11 +32,11 @@ from synth import write_synthetic_csvs
 from discogs_cache import progress
 from discogs_cache.db import conninfo
 from discogs_cache.dedup import dedup
-from discogs_cache.dedup.pairing import artist_key
 from discogs_cache.index import build_indexes
 from discogs_cache.library.labels import LabelPreference
 from discogs_cache.load import load
-from discogs_cache.normalize import normalize_artist, normalize_title
+from discogs_cache.matcher.albums import album_artist_key, label_key
+from discogs_cache.normalize import artist_key, normalize_artist, normalize_title
 
 BARE_DEDUP = """
 DELETE FROM release WHERE id IN (
@@ -108,7 +108,13 @@ def main() -> None:
         preferred = ids[::50]  # 2% "classifier matched", to exercise that path too
         for _ in range(args.repeat):
             for strategy in ("auto", "copy"):
-                for cached in (normalize_artist, normalize_title, artist_key):
+                for cached in (
+                    normalize_artist,
+                    normalize_title,
+                    artist_key,
+                    album_artist_key,
+                    label_key,
+                ):
                     cached.cache_clear()
                 with clone(template) as url:
                     start = time.perf_counter()

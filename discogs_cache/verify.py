@@ -7,7 +7,7 @@ the dry-run report: table rows and sizes, the share PRUNE would delete, REVIEW b
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,17 +18,23 @@ from psycopg import sql
 from discogs_cache import faults, progress
 from discogs_cache.db import connect, database_errors, describe
 from discogs_cache.library.catalog import CatalogEntry, read_catalog
+from discogs_cache.library.labels import LabelPreference
 from discogs_cache.matcher import (
     ArtistMappings,
     Classification,
+    Credit,
     Decision,
+    ReleaseRecord,
     build_index,
     classify_rows,
     load_mappings,
     write_template,
 )
+from discogs_cache.matcher.albums import album_preferences
 from discogs_cache.matcher.classify import ReleaseRow
 from discogs_cache.matcher.library_index import LibraryIndex
+from discogs_cache.matcher.run import album_records, contested_albums
+from discogs_cache.matcher.settle import settle_albums
 from discogs_cache.schema import CACHE_TABLES
 
 RELEASE_ROWS = (
@@ -47,19 +53,50 @@ def read_aliases(conn: psycopg.Connection) -> dict[int, list[str]]:
     return dict(aliases)
 
 
+def read_releases(conn: psycopg.Connection, ids: Sequence[int]) -> list[ReleaseRecord]:
+    """The releases `ids` with what settling their albums needs: main credits, master,
+    format and labels (three indexed lookups; only retained releases get here)."""
+    credits: dict[int, list[Credit]] = defaultdict(list)
+    labels: dict[int, list[str]] = defaultdict(list)
+    for rid, name, artist_id in conn.execute(
+        "SELECT release_id, artist_name, artist_id FROM release_artist "
+        "WHERE extra = 0 AND release_id = ANY(%s) ORDER BY release_id, artist_name",
+        (list(ids),),
+    ):
+        credits[rid].append(Credit(name, artist_id or None))
+    for rid, label in conn.execute(
+        "SELECT release_id, label_name FROM release_label WHERE release_id = ANY(%s)", (list(ids),)
+    ):
+        labels[rid].append(label)
+    rows = conn.execute(
+        "SELECT id, title, master_id, format FROM release WHERE id = ANY(%s) ORDER BY id",
+        (list(ids),),
+    )
+    return [
+        ReleaseRecord(rid, title, tuple(credits[rid]), master_id, fmt, tuple(labels[rid]))
+        for rid, title, master_id, fmt in rows
+    ]
+
+
 def classify_cache(
     url: str,
     library: Sequence[CatalogEntry] | LibraryIndex,
     mappings: ArtistMappings | None = None,
+    *,
+    label_preferences: Iterable[LabelPreference] = (),
+    related_labels: Callable[[str], Iterable[str]] | None = None,
 ) -> Classification:
     """Classify every release of the cache at `url` (read-only) against the catalog's
     entries, or against their index when the caller built it already (the pipeline does,
-    beside the load).
+    beside the load); then settle each album's masters (`settle.settle_albums`), ties
+    broken by the station's label (`label_preferences`, `related_labels` giving a label's
+    parents and children) and the format it owns.
 
     The rows of one query stream from a server-side cursor straight into the classifier: no
     object per release is built before its verdict."""
     with progress.timed("verify: classify releases"):
         index = library if isinstance(library, LibraryIndex) else build_index(library)
+        preferences = album_preferences(index.owned_formats, label_preferences, related_labels)
         with database_errors(url, "cannot read the cache"), connect(url) as conn:
             conn.read_only = True
             aliases = read_aliases(conn)
@@ -68,7 +105,16 @@ def classify_cache(
                 cur.execute(RELEASE_ROWS)
                 rows = _with_fault_point(cur) if faults.armed() else cur
                 classification = classify_rows(index, rows, aliases=aliases, mappings=mappings)
+            albums = contested_albums(classification.verdicts, bool(preferences))
+            matched = {
+                v.release_id: v
+                for v in classification.verdicts
+                if v.decision != Decision.PRUNE and (v.match_artist, v.match_title or "") in albums
+            }
+            releases = read_releases(conn, sorted(matched))
             conn.rollback()
+        records = album_records(releases, matched, preferences, aliases)
+        classification = classification.demoted(settle_albums(records, preferences))
     progress.note(f"verify: {len(classification.verdicts):,} releases classified")
     return classification
 

@@ -1,4 +1,5 @@
-"""`discogs-cache dedup`: one pressing per master, preferring the station's label."""
+"""`discogs-cache dedup`: one pressing per master, preferring the station's label and the
+format it owns."""
 
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ from discogs_cache.library.labels import LabelPreference, read_label_preferences
     help="label_hierarchy.csv from convert: resolves one level of sublabel <-> parent.",
 )
 @click.option(
+    "--library-db",
+    type=existing_path(dir_okay=False),
+    default=None,
+    help="library.db: prefer the pressing in the format the station owns (CD, LP, ...).",
+)
+@click.option(
     "--wxyc-db-url",
     metavar="URL",
     default=None,
@@ -41,10 +48,12 @@ from discogs_cache.library.labels import LabelPreference, read_label_preferences
 def dedup(
     library_labels: Path | None,
     label_hierarchy: Path | None,
+    library_db: Path | None,
     wxyc_db_url: str | None,
     database_url: str | None,
 ) -> None:
-    """Keep one release per Discogs master: label match, then US, then most tracks, then id."""
+    """Keep one release per Discogs master: label match, owned format, US, most playable
+    tracks, lowest id."""
     from discogs_cache.dedup import dedup as run_dedup
 
     prefs: list[LabelPreference] = []
@@ -54,6 +63,14 @@ def dedup(
         from discogs_cache.library.labels import read_label_preferences
 
         prefs += read_label_preferences(wxyc_db_url)
+    owned = None
+    if library_db:
+        from discogs_cache.library.catalog import read_catalog
+        from discogs_cache.matcher.albums import owned_formats
+
+        owned = owned_formats(read_catalog(library_db))
     url = writer_url(database_url, "dedup")
-    summary = run_dedup(url, label_preferences=prefs, label_hierarchy=label_hierarchy)
+    summary = run_dedup(
+        url, label_preferences=prefs, label_hierarchy=label_hierarchy, owned_formats=owned
+    )
     click.echo(progress.format_table(("dedup", "value"), summary.rows()))

@@ -1,8 +1,9 @@
 """Step 6, dedup: keep one pressing per master_id, the one the station most likely owns.
 
-The ranking (`ranking.rank_releases`) is SQLAlchemy Core over two small temporary tables:
-the releases the pipeline's classifier matched to a library album (`preferred_release_ids`)
-and the releases carrying the station's label for that album (`pairing`). The losers go
+The ranking (`ranking.rank_releases`) is SQLAlchemy Core over small temporary tables: the
+releases the pipeline's classifier matched to a library album (`preferred_release_ids`),
+the releases carrying the station's label for that album and those in the format the
+station owns it in (`pairing`). The losers go
 through the shared keep-only swap (`discogs_cache.swap`), and everything happens in one
 transaction: an interrupted dedup leaves the cache as it was. `dedup_losers` ranks without
 removing anything, for `run`, which removes the losers in the same swap as the pruned
@@ -12,7 +13,7 @@ releases (one rewrite of the tables instead of two).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,11 +37,12 @@ from sqlalchemy import (
 from discogs_cache import faults, progress
 from discogs_cache.db import describe, engine_for
 from discogs_cache.dedup.pairing import (
+    AlbumKey,
     LabelHierarchy,
     driver_rows,
     duplicated_masters,
-    label_matched_releases,
-    preference_index,
+    preference_matches,
+    preferences,
     read_label_hierarchy_csv,
 )
 from discogs_cache.dedup.ranking import (
@@ -54,6 +56,7 @@ from discogs_cache.dedup.ranking import (
     releases_to_keep,
 )
 from discogs_cache.library.labels import LabelPreference
+from discogs_cache.matcher.albums import Preferences
 from discogs_cache.migrate import ensure_schema
 from discogs_cache.schema import Release
 from discogs_cache.swap import retain_releases
@@ -86,6 +89,8 @@ class DedupSummary:
     label_preferences: int = 0
     label_matched: int = 0
     """Releases in duplicated masters that carry the station's label for their album."""
+    format_matched: int = 0
+    """Releases in duplicated masters in a format the station owns their album in."""
     preferred: int = 0
     strategy: str = "none"
     seconds: float = 0.0
@@ -99,6 +104,7 @@ class DedupSummary:
             *((f"decided by {reason}", n) for reason, n in self.decided_by.items()),
             ("label preferences", self.label_preferences),
             ("releases on a preferred label", self.label_matched),
+            ("releases in an owned format", self.format_matched),
             ("preferred releases (library matches)", self.preferred),
             ("removal strategy", self.strategy),
             ("seconds", round(self.seconds, 2)),
@@ -125,16 +131,18 @@ def _id_table(conn: Connection, name: str, ids: Iterable[int]) -> tuple[Table, i
     return table, len(unique)
 
 
-def _pair_labels(
-    conn: Connection, prefs: list[LabelPreference], hierarchy: LabelHierarchy | None
-) -> set[int]:
-    with progress.timed("dedup: label preferences paired"):
-        return label_matched_releases(conn, preference_index(prefs, hierarchy))
+Matched = Mapping[int, AlbumKey]
+"""Release id -> the library album (key) the classifier matched it to: pairing's fallback."""
 
 
-def _pair_labels_beside(
-    engine: Engine, snapshot: str, prefs: list[LabelPreference], hierarchy: LabelHierarchy | None
-) -> set[int]:
+def _pair(conn: Connection, prefs: Preferences, matched: Matched) -> tuple[set[int], set[int]]:
+    with progress.timed("dedup: label and format preferences paired"):
+        return preference_matches(conn, prefs, matched)
+
+
+def _pair_beside(
+    engine: Engine, snapshot: str, prefs: Preferences, matched: Matched
+) -> tuple[set[int], set[int]]:
     """The pairing on a second connection that sees exactly what the ranking's connection
     sees (its exported snapshot), so the pairing's Python work overlaps with the SQL."""
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as other:
@@ -142,9 +150,9 @@ def _pair_labels_beside(
         other.exec_driver_sql(
             sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)).as_string(raw)
         )
-        matched = _pair_labels(other, prefs, hierarchy)
+        found = _pair(other, prefs, matched)
         other.rollback()
-    return matched
+    return found
 
 
 RANKED_TABLES = ("release", "release_artist", "release_label", "release_track")
@@ -168,36 +176,60 @@ def _analyze_fresh_tables(conn: Connection) -> None:
             cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(name)))
 
 
-def _rank(
-    conn: Connection,
-    prefs: list[LabelPreference],
+@dataclass
+class _Inputs:
+    """What the ranking needs besides the cache: the station's preferences per album."""
+
+    prefs: Preferences
+    label_preferences: int
+    preferred: Iterable[int]
+    matched: Matched
+
+
+def _inputs(
+    label_preferences: Iterable[LabelPreference] | None,
     hierarchy: LabelHierarchy | None,
-    preferred_release_ids: Iterable[int],
-    engine: Engine | None = None,
+    owned_formats: Mapping[AlbumKey, Iterable[str]] | None,
+    preferred_release_ids: Iterable[int] | None,
+    matched_albums: Matched | None,
+) -> _Inputs:
+    labels = list(label_preferences or ())
+    return _Inputs(
+        preferences(labels, hierarchy, owned_formats),
+        len(labels),
+        preferred_release_ids or (),
+        matched_albums or {},
+    )
+
+
+def _rank(
+    conn: Connection, inputs: _Inputs, engine: Engine | None = None
 ) -> tuple[DedupSummary, Table]:
     """Materialize the ranking (temporary `_dedup_ranked`) and count the deciding rules.
 
-    With an `engine` (and label preferences), the label pairing runs on a second
+    With an `engine` (and preferences), the label and format pairing runs on a second
     connection while this one computes the other keys: the two take about as long.
     """
-    summary = DedupSummary(label_preferences=len(prefs))
+    prefs, matched = inputs.prefs, inputs.matched
+    summary = DedupSummary(label_preferences=inputs.label_preferences)
     _analyze_fresh_tables(conn)
     with ThreadPoolExecutor(max_workers=1) as pool:
         pairing = None
         if engine is not None and prefs:
             snapshot = str(conn.execute(select(func.pg_export_snapshot())).scalar_one())
-            pairing = pool.submit(_pair_labels_beside, engine, snapshot, prefs, hierarchy)
+            pairing = pool.submit(_pair_beside, engine, snapshot, prefs, matched)
         groups = select(func.count()).select_from(duplicated_masters().subquery())
         summary.groups = int(conn.execute(groups).scalar_one())
-        preferred, summary.preferred = _id_table(conn, "_dedup_preferred", preferred_release_ids)
+        preferred, summary.preferred = _id_table(conn, "_dedup_preferred", inputs.preferred)
         keys = keys_table()
         keys.create(conn)
         with progress.timed("dedup: keys computed"):
             conn.execute(insert(keys).from_select(list(KEY_COLUMNS), ranking_keys(preferred)))
-        matched = pairing.result() if pairing else _pair_labels(conn, prefs, hierarchy)
-    label_match, summary.label_matched = _id_table(conn, "_dedup_label_match", matched)
+        labels, formats = pairing.result() if pairing else _pair(conn, prefs, matched)
+    label_match, summary.label_matched = _id_table(conn, "_dedup_label_match", labels)
+    format_match, summary.format_matched = _id_table(conn, "_dedup_format_match", formats)
 
-    ranked = rank_releases(label_match=label_match, keys=keys)
+    ranked = rank_releases(label_match=label_match, keys=keys, format_match=format_match)
     with progress.timed("dedup: ranked"):
         # one materialized ranking serves both the report and the keep list
         stored = ranked_table()
@@ -215,11 +247,16 @@ def dedup_connection(
     label_preferences: Iterable[LabelPreference] = (),
     hierarchy: LabelHierarchy | None = None,
     preferred_release_ids: Iterable[int] = (),
+    owned_formats: Mapping[AlbumKey, Iterable[str]] | None = None,
+    matched_albums: Matched | None = None,
     strategy: str = "auto",
 ) -> DedupSummary:
     """Dedup inside the caller's transaction on a SQLAlchemy (psycopg 3) connection."""
     start = time.perf_counter()
-    ranking = _rank(conn, list(label_preferences), hierarchy, preferred_release_ids)
+    inputs = _inputs(
+        label_preferences, hierarchy, owned_formats, preferred_release_ids, matched_albums
+    )
+    ranking = _rank(conn, inputs)
     return _remove_losers(conn, *ranking, strategy=strategy, start=start)
 
 
@@ -259,15 +296,23 @@ def dedup(
     label_preferences: Iterable[LabelPreference] | None = None,
     label_hierarchy: Path | None = None,
     preferred_release_ids: Iterable[int] | None = None,
+    owned_formats: Mapping[AlbumKey, Iterable[str]] | None = None,
+    matched_albums: Matched | None = None,
     strategy: str = "auto",
 ) -> DedupSummary:
-    """Keep one release per master_id in the cache at `url`; one transaction, all or nothing."""
+    """Keep one release per master_id in the cache at `url`; one transaction, all or nothing.
+
+    `owned_formats` (album key -> format families, `LibraryIndex.owned_formats`) and
+    `matched_albums` (release id -> album key the classifier matched) feed the format rule
+    and the pairing's fallback."""
     hierarchy = read_label_hierarchy_csv(label_hierarchy) if label_hierarchy else None
+    inputs = _inputs(
+        label_preferences, hierarchy, owned_formats, preferred_release_ids, matched_albums
+    )
     start = time.perf_counter()
     with _engine(url) as engine, engine.begin() as conn:
         progress.note(f"dedup: {describe(url)}")
-        prefs = list(label_preferences or ())
-        ranking = _rank(conn, prefs, hierarchy, preferred_release_ids or (), engine)
+        ranking = _rank(conn, inputs, engine)
         return _remove_losers(conn, *ranking, strategy=strategy, start=start)
 
 
@@ -277,6 +322,8 @@ def dedup_losers(
     label_preferences: Iterable[LabelPreference] | None = None,
     label_hierarchy: Path | None = None,
     preferred_release_ids: Iterable[int] | None = None,
+    owned_formats: Mapping[AlbumKey, Iterable[str]] | None = None,
+    matched_albums: Matched | None = None,
 ) -> tuple[DedupSummary, list[int]]:
     """What `dedup` would remove (the runners-up, sorted), without removing anything.
 
@@ -284,11 +331,13 @@ def dedup_losers(
     the caller removes them (`prune(..., also_remove=losers)`), against an unchanged cache.
     """
     hierarchy = read_label_hierarchy_csv(label_hierarchy) if label_hierarchy else None
+    inputs = _inputs(
+        label_preferences, hierarchy, owned_formats, preferred_release_ids, matched_albums
+    )
     start = time.perf_counter()
     with _engine(url) as engine, engine.connect() as conn:
         progress.note(f"dedup: {describe(url)} (ranking only)")
-        prefs = list(label_preferences or ())
-        summary, stored = _rank(conn, prefs, hierarchy, preferred_release_ids or (), engine)
+        summary, stored = _rank(conn, inputs, engine)
         lost = select(stored.c.id).where(stored.c.rank > 1).order_by(stored.c.id)
         losers = [int(r[0]) for r in driver_rows(conn, lost)]
         before = conn.execute(select(func.count()).select_from(Release.__table__))

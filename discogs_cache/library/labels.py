@@ -124,3 +124,14 @@ def read_label_preferences(mysql_url: str) -> list[LabelPreference]:
     for warning in result.warnings:
         progress.note(f"warning: {warning}")
     return result.prefs
+
+
+def station_label_preferences(
+    csv_path: Path | None, mysql_url: str | None
+) -> list[LabelPreference] | None:
+    """The station's label preferences: the CSV when given, else MySQL's, else None."""
+    if csv_path is not None:
+        return read_label_preferences_csv(Path(csv_path))
+    if mysql_url is not None:
+        return read_label_preferences(mysql_url)
+    return None

@@ -8,12 +8,11 @@ from discogs_cache.matcher.classify import (
     Credit,
     ReleaseRecord,
     Verdict,
-    classify_releases,
-    classify_rows,
 )
 from discogs_cache.matcher.library_index import LibraryIndex, build_index
 from discogs_cache.matcher.mappings import ArtistMappings, load_mappings, write_template
 from discogs_cache.matcher.rules import Decision
+from discogs_cache.matcher.run import classify_releases, classify_rows
 
 __all__ = [
     "ArtistMappings",

@@ -5,6 +5,11 @@ Work is shared, not repeated: every distinct credit is resolved to library artis
 every distinct title is normalized once, every distinct (library artist, normalized title)
 pair is scored once, and every distinct (title, credits) release gets its verdict once, so
 the other pressings of an album cost a dictionary lookup and a tuple.
+
+Two steps, so that the per-release one can run anywhere (one process, or convert's
+workers): `Classifier.classify` / `classify_rows` decide each release alone (pure, picklable
+inputs: the library index, aliases, mappings); `settle.settle_albums` then applies the one
+cross-release rule (an album keeps only its best masters) over compact records.
 """
 
 from __future__ import annotations
@@ -15,8 +20,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
-from discogs_cache.matcher.compilations import Best, Compilations
-from discogs_cache.matcher.gcpause import paused_gc
+from discogs_cache.matcher.compilations import Best, Compilations, soundtrack_evidence
 from discogs_cache.matcher.library_index import LibraryAlbum, LibraryIndex
 from discogs_cache.matcher.mappings import ArtistMappings
 from discogs_cache.matcher.rules import (
@@ -46,6 +50,9 @@ class ReleaseRecord:
     id: int
     title: str
     credits: tuple[Credit, ...] = ()
+    master_id: int | None = None
+    format: str | None = None
+    labels: tuple[str, ...] = ()
 
 
 class Verdict(NamedTuple):
@@ -100,6 +107,19 @@ class Classification:
 
     def counts(self) -> dict[str, int]:
         return {d.name: len(self._by_decision[d]) for d in Decision}
+
+    def demoted(self, losers: Mapping[int, str]) -> Classification:
+        """A copy where the `losers` (release id -> reason) are PRUNE for that reason."""
+        if not losers:
+            return self
+        return Classification(
+            [
+                v._replace(decision=Decision.PRUNE, reason=losers[v.release_id])
+                if v.release_id in losers
+                else v
+                for v in self.verdicts
+            ]
+        )
 
 
 _Candidate = tuple[str, float, str]
@@ -202,12 +222,26 @@ class Classifier:
             score = round(combined, 1)
             if (decision, score) > (best[0], best[1]):
                 best = _outcome(decision, score, name, album, reason)
-        if not plan and self.compilations.may_reach(forms, SOUNDTRACK_SCORE):
-            # Soundtracks are filed as "Soundtrack" but credited to a composer or band.
-            score, album = self.compilations.match(tkey, forms)
-            if score >= SOUNDTRACK_SCORE:
-                return _outcome(Decision.REVIEW, score, name, album, "title only")
         return best
+
+    def _soundtrack(
+        self,
+        title: str,
+        credits: tuple[tuple[str, int | None], ...],
+        tkey: str,
+        forms: tuple[Text, ...],
+    ) -> Outcome | None:
+        """Soundtracks are filed as "Soundtrack" but credited to a composer or band: a release
+        whose credits are all strangers to the library (no library artist, no mapping, no
+        compilation credit) is REVIEW when its title shows it is the library's soundtrack."""
+        if any(self._plans[name, artist_id] != () for name, artist_id in credits):
+            return None
+        if not self.compilations.may_reach(forms, SOUNDTRACK_SCORE):
+            return None
+        score, album = self.compilations.match(tkey, forms)
+        if not soundtrack_evidence(title, score, album):
+            return None
+        return _outcome(Decision.REVIEW, score, credits[0][0], album, "title only")
 
     def outcome(self, title: str, credits: tuple[tuple[str, int | None], ...]) -> Outcome:
         """The best outcome over the release's main credits (KEEP > REVIEW > PRUNE; the
@@ -234,6 +268,8 @@ class Classifier:
             if out is None or (one[0], one[1]) > (out[0], out[1]):
                 out = one
         assert out is not None
+        if out[0] == Decision.PRUNE and credits:
+            out = self._soundtrack(title, credits, tkey, forms) or out
         self._releases[memo] = out
         return out
 
@@ -278,35 +314,3 @@ def _outcome(
         album.title if album else None,
         reason,
     )
-
-
-def classify_releases(
-    index: LibraryIndex,
-    releases: Iterable[ReleaseRecord],
-    *,
-    aliases: Mapping[int, Iterable[str]] | None = None,
-    mappings: ArtistMappings | None = None,
-) -> Classification:
-    """Classify every release; pure function of its inputs (no database).
-
-    One process on purpose: forking workers was measured slower (copy-on-write of the
-    refcounted index and split memo caches cost more CPU than the second core gave back).
-    """
-    with paused_gc():  # the memo tables are dropped inside: see gcpause
-        classifier = Classifier(index, aliases, mappings)
-        verdicts = [classifier.classify(r) for r in releases]
-        del classifier
-        return Classification(verdicts)
-
-
-def classify_rows(
-    index: LibraryIndex,
-    rows: Iterable[ReleaseRow],
-    *,
-    aliases: Mapping[int, Iterable[str]] | None = None,
-    mappings: ArtistMappings | None = None,
-) -> Classification:
-    """`classify_releases` for (release id, title, artist name, artist id) rows, as the
-    cache's query returns them, so no ReleaseRecord is built per release."""
-    with paused_gc():
-        return Classification(Classifier(index, aliases, mappings).classify_rows(rows))

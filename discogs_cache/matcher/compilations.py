@@ -14,14 +14,39 @@ the few it finds are scored for real.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Sequence
 
 from rapidfuzz import fuzz, process
 
 from discogs_cache.matcher.library_index import LibraryAlbum
-from discogs_cache.matcher.rules import Text, best_title_score
+from discogs_cache.matcher.rules import (
+    SOUNDTRACK_MIN_WORDS,
+    SOUNDTRACK_SCORE,
+    Text,
+    best_title_score,
+)
+from discogs_cache.normalize import normalize_title
 
 Best = tuple[float, LibraryAlbum | None]
+
+
+_SOUNDTRACK_MARK = re.compile(
+    r"\b(?:soundtrack|sound track|motion picture|original score|music from|ost|"
+    r"original cast|the movie|the film|bande originale)\b"
+)
+"""Words in a release title that say it is a soundtrack."""
+
+
+def soundtrack_evidence(title: str, score: float, album: LibraryAlbum | None) -> bool:
+    """Whether a title-only match of a release credited to no library artist is evidence
+    that it is the library's soundtrack: its title says it is one, or the match is exact
+    and the title long enough (one- and two-word titles name too many records)."""
+    if album is None or score < SOUNDTRACK_SCORE:
+        return False
+    if _SOUNDTRACK_MARK.search(normalize_title(title)):
+        return True
+    return score >= 100.0 and len(album.forms[0].words) >= SOUNDTRACK_MIN_WORDS
 
 
 def _bag(text: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from discogs_cache.library.catalog import CatalogEntry
+from discogs_cache.matcher.albums import owned_formats
 from discogs_cache.matcher.gcpause import paused_gc
 from discogs_cache.matcher.rules import Text, title_forms
 from discogs_cache.normalize import artist_key, is_compilation_artist
@@ -42,6 +43,10 @@ class LibraryIndex:
     neighbors: dict[str, set[str]] = field(default_factory=dict)
     """Library artist key -> the other library keys it shares a fuzzy variant with."""
     albums: int = 0
+    owned_formats: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    """Album key -> the format families the station owns it in (`albums.owned_formats`):
+    the classifier's and dedup's format preference, kept with the index so that a caller
+    holding only the index has it."""
 
     @property
     def artist_keys(self) -> list[str]:
@@ -98,7 +103,8 @@ def build_index(entries: Iterable[CatalogEntry]) -> LibraryIndex:
 
 
 def _build_index(entries: Iterable[CatalogEntry]) -> LibraryIndex:
-    index = LibraryIndex()
+    entries = list(entries)
+    index = LibraryIndex(owned_formats=owned_formats(entries))
     seen: set[tuple[str, str]] = set()
     for entry in entries:
         if not (entry.artist or "").strip() or not (entry.title or "").strip():

@@ -7,7 +7,9 @@ whose title shares words with an owned one was kept, and an artist name inside a
 token_sort_ratio: typos and word order) is the base, and three guards veto what edit distance
 alone lets through: strictly nested word sets (extra words = another album / another act),
 differing numbers ("Vol. 2", "II", "1999" vs "2000") and a content word with no similar
-partner ("... In America" vs "... In The West").
+partner ("... In America" vs "... In The West"). A fourth guard holds short titles (one or
+two words) to a stricter bar: KEEP at most one typo apart, REVIEW at two, vetoed beyond. In
+a short title one edit is a large share of the ratio: "Daydream" vs "Dream" reached KEEP.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
 from discogs_cache.normalize import normalize_title
 
@@ -30,7 +33,18 @@ ARTIST_FUZZY_SCORE = 80.0
 COMPILATION_SCORE = 80.0
 """Title score a compilation needs against the library's compilation titles to be KEEP."""
 SOUNDTRACK_SCORE = 90.0
-"""Title score that makes a non-library credit REVIEW when it names a library compilation."""
+"""Title score that makes a non-library credit REVIEW when it names a library compilation
+(and the release shows it is one: see `classify.soundtrack_evidence`)."""
+SOUNDTRACK_MIN_WORDS = 3
+"""Without a soundtrack mark in its title, a title-only match must be exact and this long:
+one- and two-word titles ("Nation", "Nevermind") name too many unrelated records."""
+SHORT_TITLE_WORDS = 2
+"""Titles of at most this many words are held to `SHORT_TITLE_EDITS`."""
+SHORT_TITLE_EDITS = 1
+"""Edits (insert, delete, substitute, swap two neighbours) a short title may differ by and
+still be KEEP; one more is REVIEW at most (`SHORT_REVIEW_CAP`), more is vetoed."""
+SHORT_REVIEW_CAP = KEEP_SCORE - 1
+"""The score of a short title two edits from the other: a person should look at it."""
 GUARDED_SCORE = 50.0
 """What a pair vetoed by a guard scores: below REVIEW, so it never keeps a release alone."""
 
@@ -119,19 +133,38 @@ def unpaired(a: frozenset[str], b: frozenset[str]) -> bool:
     return False
 
 
+def short_edits(a: Text, b: Text) -> int:
+    """0 unless a side is a short title; else the edits between the two (insert, delete,
+    substitute, swap neighbours; in word order or sorted), counted up to one past
+    `SHORT_TITLE_EDITS + 1`: "neevrmind" vs "nevermind" is 1, "daydream" vs "dream" 3."""
+    if len(a.words) > SHORT_TITLE_WORDS and len(b.words) > SHORT_TITLE_WORDS:
+        return 0
+    cutoff = SHORT_TITLE_EDITS + 2
+    edits = OSA.distance(a.compare, b.compare, score_cutoff=cutoff)
+    if edits > SHORT_TITLE_EDITS and (
+        a.sorted_words is not a.compare or b.sorted_words is not b.compare
+    ):
+        edits = min(edits, OSA.distance(a.sorted_words, b.sorted_words, score_cutoff=cutoff))
+    return edits
+
+
 def pair_score(a: Text, b: Text) -> float:
-    """Similarity 0-100 of two prepared titles/names, with the nesting, number and
-    unpaired-word guards (applied only when they could change the decision)."""
-    return best_title_score((a,), (b,))
+    """Similarity 0-100 of two prepared names, with the nesting, number and unpaired-word
+    guards (applied only when they could change the decision). Not the short-title guard:
+    names reach the classifier through a one-edit deletion index already."""
+    return best_title_score((a,), (b,), short=False)
 
 
-def best_title_score(forms: tuple[Text, ...], candidates: tuple[Text, ...]) -> float:
+def best_title_score(
+    forms: tuple[Text, ...], candidates: tuple[Text, ...], *, short: bool = True
+) -> float:
     """Best score of any form of a release title against any form of a library title.
 
     The score of a pair is the better of ratio and token_sort_ratio (the ratio of the
     sorted words, skipped when both sides are sorted already); a pair that reaches REVIEW
-    is vetoed down to GUARDED_SCORE by a guard. Guards are evaluated only for a pair that
-    could raise the best (they only lower a score): the result is the same, cheaper."""
+    is vetoed down to GUARDED_SCORE by a guard (`short` adds the short-title one). Guards
+    are evaluated only for a pair that could raise the best (they only lower a score): the
+    result is the same, cheaper."""
     best = 0.0
     for a in forms:
         for b in candidates:
@@ -146,6 +179,12 @@ def best_title_score(forms: tuple[Text, ...], candidates: tuple[Text, ...]) -> f
                 a.numbers != b.numbers or nested(a.words, b.words) or unpaired(a.words, b.words)
             ):
                 score = min(GUARDED_SCORE, score)
+            elif short and score >= REVIEW_SCORE:
+                edits = short_edits(a, b)
+                if edits > SHORT_TITLE_EDITS + 1:
+                    score = min(GUARDED_SCORE, score)
+                elif edits > SHORT_TITLE_EDITS:
+                    score = min(SHORT_REVIEW_CAP, score)
             if score > best:
                 best = score
     return best

@@ -49,6 +49,7 @@ from discogs_cache.pipeline.infer import (
 )
 from discogs_cache.pipeline.lock import pipeline_lock
 from discogs_cache.pipeline.options import RunOptions, check_options
+from discogs_cache.pipeline.saved import load_classification, load_ids
 from discogs_cache.pipeline.state import RunState, check_resumable, load_state, save_state
 from discogs_cache.pipeline.steps import (
     SHADOW_STEPS,
@@ -57,8 +58,6 @@ from discogs_cache.pipeline.steps import (
     dedup_deferred,
     final_status,
     library_step_done,
-    load_classification,
-    load_ids,
     plan,
     run_identity,
 )

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from discogs_cache.convert.albums import AlbumClassification
+    from discogs_cache.library.labels import LabelPreference
     from discogs_cache.matcher.classify import Classification
     from discogs_cache.matcher.library_index import LibraryIndex
 
@@ -47,6 +48,9 @@ class Context:
     classification: Classification | None = None
     library_index: Future[LibraryIndex] | None = None
     """The classifier's index of library.db, started beside the load (`prefetch`)."""
+    owned_formats: dict[tuple[str, str], frozenset[str]] | None = None
+    """Album key -> owned format families (from the catalog, by the classify step)."""
+    label_preferences: list[LabelPreference] | None = None
     dedup_losers: list[int] | None = None
     """Releases dedup ranked out but left for prune's swap to remove (see `dedup_step`)."""
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -202,8 +206,10 @@ def load_step(ctx: Context) -> Outcome:
 
 def classify_step(ctx: Context) -> Outcome:
     """Step 7a: KEEP/REVIEW/PRUNE every release, before dedup can drop an owned pressing."""
+    from discogs_cache.dedup.pairing import read_label_hierarchy_csv
     from discogs_cache.library.catalog import read_catalog
     from discogs_cache.matcher import load_mappings
+    from discogs_cache.matcher.library_index import build_index
     from discogs_cache.verify import classify_cache
 
     library_db = ctx.library_db
@@ -222,10 +228,17 @@ def classify_step(ctx: Context) -> Outcome:
         return Outcome(inputs, outputs)
     mappings = load_mappings(Path(mappings_path)) if mappings_path else None
     prefetched = ctx.library_index
-    library = prefetched.result() if prefetched else read_catalog(library_db)
-    classification = classify_cache(ctx.url, library, mappings)
+    index = prefetched.result() if prefetched else build_index(read_catalog(library_db))
+    prefs, label_inputs = _label_preferences(ctx)
+    hierarchy = ctx.label_hierarchy
+    related = read_label_hierarchy_csv(hierarchy).related if hierarchy else None
+    classification = classify_cache(
+        ctx.url, index, mappings, label_preferences=prefs, related_labels=related
+    )
+    ctx.owned_formats = index.owned_formats
     save_classification(ctx.classification_file, classification)
     ctx.classification = classification
+    inputs += label_inputs + (fingerprint(hierarchy) if hierarchy else [])
     return Outcome(inputs, {"classification": classification.counts()})
 
 
@@ -241,6 +254,28 @@ def _reused(ctx: Context) -> AlbumClassification | None:
     return None
 
 
+def _label_preferences(ctx: Context) -> tuple[list[LabelPreference], list[Fingerprint]]:
+    """The station's label preferences (CSV or MySQL), read once a run; classify and dedup
+    both use them."""
+    from discogs_cache.library.labels import station_label_preferences
+
+    o = ctx.options
+    if ctx.label_preferences is None:
+        ctx.label_preferences = station_label_preferences(o.library_labels, o.wxyc_db_url) or []
+    inputs = fingerprint(Path(o.library_labels)) if o.library_labels is not None else []
+    return ctx.label_preferences, inputs
+
+
+def _owned_formats(ctx: Context) -> dict[tuple[str, str], frozenset[str]] | None:
+    """The catalogue's owned formats: the classify step's, or the catalogue's on a resume."""
+    if ctx.owned_formats is None and ctx.options.has_library and ctx.library_db is not None:
+        from discogs_cache.library.catalog import read_catalog
+        from discogs_cache.matcher.albums import owned_formats
+
+        ctx.owned_formats = owned_formats(read_catalog(ctx.library_db))
+    return ctx.owned_formats
+
+
 def dedup_step(ctx: Context) -> Outcome:
     """Step 6: one release per master, preferring the pressings the library owns.
 
@@ -249,19 +284,9 @@ def dedup_step(ctx: Context) -> Outcome:
     twice. The source of a copy-to run and a run without a library are deduplicated here.
     """
     from discogs_cache.dedup import dedup, dedup_losers
+    from discogs_cache.matcher.run import matched_albums
 
-    o = ctx.options
-    inputs: list[Fingerprint] = []
-    prefs = None
-    if o.library_labels is not None:
-        from discogs_cache.library.labels import read_label_preferences_csv
-
-        prefs = read_label_preferences_csv(Path(o.library_labels))
-        inputs += fingerprint(Path(o.library_labels))
-    elif o.wxyc_db_url is not None:
-        from discogs_cache.library.labels import read_label_preferences
-
-        prefs = read_label_preferences(o.wxyc_db_url)
+    prefs, inputs = _label_preferences(ctx)
     hierarchy = ctx.label_hierarchy
     if hierarchy is not None:
         inputs += fingerprint(hierarchy)
@@ -270,8 +295,10 @@ def dedup_step(ctx: Context) -> Outcome:
         "label_preferences": prefs,
         "label_hierarchy": hierarchy,
         "preferred_release_ids": preferred,
+        "owned_formats": _owned_formats(ctx),
+        "matched_albums": matched_albums(ctx.classification) if ctx.classification else None,
     }
-    if "prune" in plan(o):
+    if "prune" in plan(ctx.options):
         summary, losers = dedup_losers(ctx.url, **args)
         save_ids(ctx.dedup_file, losers)
         ctx.dedup_losers = losers

@@ -47,7 +47,7 @@ def test_top_level_help_does_not_cut_descriptions() -> None:
     assert done.returncode == 0
     commands = done.stdout.split("Commands:")[1]
     assert "..." not in commands
-    assert "Keep one release per Discogs master: label match, then US," in commands
+    assert "Keep one release per Discogs master: label match, owned format," in commands
 
 
 def test_run_help_counts_the_steps_run_prints() -> None:

@@ -15,6 +15,7 @@ from discogs_cache.dedup import DEFERRED, REASONS, dedup, dedup_losers
 from discogs_cache.dedup.ranking import RANK_KEYS
 from discogs_cache.errors import InputError
 from discogs_cache.library.labels import LabelPreference
+from discogs_cache.matcher.albums import album_key
 from tests.integration.test_swap import catalog
 
 
@@ -27,14 +28,16 @@ class R:
     labels: tuple[str, ...] = ()
     title: str = "Abbey Road"
     artist: str = "The Beatles"
+    format: str | None = None
 
 
 def load(url: str, releases: list[R]) -> None:
     with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cur:
         for r in releases:
             cur.execute(
-                "INSERT INTO release (id, title, country, master_id) VALUES (%s, %s, %s, %s)",
-                (r.id, r.title, r.country, r.master),
+                "INSERT INTO release (id, title, country, master_id, format) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                (r.id, r.title, r.country, r.master, r.format),
             )
             cur.execute(
                 "INSERT INTO release_artist (release_id, artist_name, extra) VALUES (%s, %s, 0),"
@@ -45,8 +48,9 @@ def load(url: str, releases: list[R]) -> None:
                 cur.execute("INSERT INTO release_label VALUES (%s, %s, 'CAT 1')", (r.id, label))
             for seq in range(1, r.tracks + 1):
                 cur.execute(
-                    "INSERT INTO release_track (release_id, sequence, title) VALUES (%s, %s, 't')",
-                    (r.id, seq),
+                    "INSERT INTO release_track (release_id, sequence, position, title) "
+                    "VALUES (%s, %s, %s, 't')",
+                    (r.id, seq, str(seq)),
                 )
                 cur.execute(
                     "INSERT INTO release_track_artist VALUES (%s, %s, 'Guest')", (r.id, seq)
@@ -107,7 +111,14 @@ def test_each_rule_decides_a_group(pg_url: str) -> None:
     assert ids(pg_url) == {2, 10, 21, 31, 40, 51, 60, 61, 62}
     assert summary.groups == 6
     assert (summary.releases_before, summary.releases_removed) == (16, 7)
-    assert summary.decided_by == {"preferred": 1, "label": 1, "US": 1, "tracks": 2, "id": 1}
+    assert summary.decided_by == {
+        "preferred": 1,
+        "label": 1,
+        "format": 0,
+        "US": 1,
+        "tracks": 2,
+        "id": 1,
+    }
     assert summary.label_matched == 3  # 1, 10 and 50 carry Parlophone on Abbey Road
     assert summary.preferred == 2
     with psycopg.connect(conninfo(pg_url)) as conn:
@@ -246,6 +257,7 @@ _WIN: dict[str, dict[str, object]] = {
     "preferred": {"preferred": True},
     "has_tracks": {"tracks": 3},
     "label_match": {"labels": ("Parlophone",)},
+    "format_match": {"format": "CD"},  # the station owns the CD (OWNED)
     "us": {"country": "US"},
     "track_count": {"tracks": 5},
 }
@@ -253,7 +265,8 @@ _LOSE: dict[str, dict[str, object]] = {
     "has_tracks": {"tracks": 0},
     "track_count": {"tracks": 2},
 }
-_ORDER = ["preferred", "has_tracks", "label_match", "us", "track_count", "id"]
+_ORDER = ["preferred", "has_tracks", "label_match", "format_match", "us", "track_count", "id"]
+OWNED = {album_key("The Beatles", "Abbey Road"): frozenset({"CD"})}
 """The documented order (dedup/ranking.py docstring), written out: not read from RANK_KEYS."""
 
 
@@ -277,6 +290,7 @@ def test_each_adjacent_pair_of_ranking_keys_is_in_order(
         pg_url,
         label_preferences=[pref("The Beatles", "Abbey Road", "Parlophone")],
         preferred_release_ids=preferred or None,
+        owned_formats=OWNED,
     )
     assert ids(pg_url) == {2}
     reason = dict(RANK_KEYS)[first]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.cli import run_cli
 from tests.integration.test_dedup import R, ids, load, write_hierarchy
+from tests.integration.test_dedup_fidelity import set_formats
 from tests.integration.test_library import make_catalog
 
 pytestmark = pytest.mark.e2e
@@ -65,3 +67,17 @@ def test_cli_bad_labels_file_is_a_one_line_error(pg_url: str, tmp_path: Path) ->
     assert proc.stderr.strip().startswith("error:") and "labels.csv:1" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert ids(pg_url) == {1, 2}
+
+
+def test_cli_prefers_the_owned_format_from_library_db(pg_url: str, tmp_path: Path) -> None:
+    load(pg_url, [R(1, 100, country="US", tracks=9), R(2, 100)])
+    set_formats(pg_url, {1: "Vinyl", 2: "CD"})
+    library = tmp_path / "library.db"
+    with sqlite3.connect(library) as db:
+        db.execute("CREATE TABLE library (id INTEGER, title TEXT, artist TEXT, format TEXT)")
+        db.execute("INSERT INTO library VALUES (1, 'Abbey Road', 'Beatles, The', 'cd')")
+    proc = run_cli("dedup", "--library-db", library, "--database-url", pg_url)
+    assert proc.returncode == 0, proc.stderr
+    assert ids(pg_url) == {2}
+    report = dict(line.rsplit(None, 1) for line in proc.stdout.splitlines()[2:])
+    assert report["decided by format"] == "1"

@@ -10,7 +10,7 @@ from discogs_cache.dedup.pairing import (
     LabelHierarchy,
     album_artist_key,
     label_key,
-    preference_index,
+    preferences,
     read_label_hierarchy_csv,
 )
 from discogs_cache.dedup.ranking import RANK_KEYS, REASONS, rank_releases
@@ -24,14 +24,18 @@ def test_label_key_folds_case_accents_and_discogs_suffix() -> None:
     assert label_key("Rough Trade") != label_key("Trade")
 
 
+def labels_of(index: dict) -> dict:
+    return {album: set(p.labels) for album, p in index.items()}
+
+
 def test_preference_index_uses_the_matchers_normalization() -> None:
-    index = preference_index([LabelPreference("Beatles, The", 'Abbey Road 12"', "Apple")])
-    assert index == {("beatles", "abbey road"): {"apple"}}
+    index = preferences([LabelPreference("Beatles, The", 'Abbey Road 12"', "Apple")])
+    assert labels_of(index) == {("beatles", "abbey road"): {"apple"}}
 
 
 def test_compilations_pair_by_title_whatever_the_credit_spelling() -> None:
-    index = preference_index([LabelPreference("Various Artists", "Pop Hits", "K-Tel")])
-    assert index == {(album_artist_key("Various"), "pop hits"): {"k-tel"}}
+    index = preferences([LabelPreference("Various Artists", "Pop Hits", "K-Tel")])
+    assert labels_of(index) == {(album_artist_key("Various"), "pop hits"): {"k-tel"}}
     assert album_artist_key("V/A") == album_artist_key("Various (2)") != album_artist_key("Variety")
     assert album_artist_key("Beatles") == album_artist_key("The Beatles")
 
@@ -41,12 +45,12 @@ def test_hierarchy_expands_one_level_both_ways() -> None:
     assert h.related("emi") == {"emi", "parlophone"}
     assert h.related("parlophone") == {"parlophone", "emi", "regal zonophone"}
     assert h.related("regal zonophone") == {"regal zonophone", "parlophone"}
-    index = preference_index([LabelPreference("X", "Y", "EMI")], h)
-    assert index[("x", "y")] == {"emi", "parlophone"}  # not the grandchild
+    index = preferences([LabelPreference("X", "Y", "EMI")], h)
+    assert index[("x", "y")].labels == {"emi", "parlophone"}  # not the grandchild
 
 
 def test_blank_preferences_are_ignored() -> None:
-    assert preference_index([LabelPreference("(1)", "Y", "EMI")]) == {}
+    assert preferences([LabelPreference("(1)", "Y", "EMI")]) == {}
 
 
 def test_hierarchy_csv(tmp_path: Path) -> None:
@@ -80,5 +84,12 @@ def test_hierarchy_csv_errors_name_file_and_line(
 def test_ranking_is_a_window_function_in_the_documented_order() -> None:
     compiled = str(rank_releases().compile())
     assert "row_number() OVER (PARTITION BY keys.master_id ORDER BY keys.preferred DESC" in compiled
-    assert [label for _, label in RANK_KEYS] == ["preferred", "tracks", "label", "US", "tracks"]
+    assert [label for _, label in RANK_KEYS] == [
+        "preferred",
+        "tracks",
+        "label",
+        "format",
+        "US",
+        "tracks",
+    ]
     assert set(REASONS) == {label for _, label in RANK_KEYS} | {"id"}

@@ -30,6 +30,8 @@ from discogs_cache.matcher.rules import (
     prepare,
     title_forms,
 )
+from discogs_cache.matcher.run import album_records
+from discogs_cache.matcher.settle import settle_albums
 from discogs_cache.normalize import artist_key
 from tests.data.eval.eval_set import COMPILATION_RELEASES, OTHER_COMPILATIONS, build_eval_set
 
@@ -130,7 +132,9 @@ def test_artist_inside_a_longer_name_does_not_match() -> None:
         ("Pulp Fiction (Music From The Motion Picture)", ["Various"], Decision.KEEP),
         ("Jackie Brown (Music From The Miramax Motion Picture)", ["Various"], Decision.PRUNE),
         ("No New York", ["Various Artists"], Decision.KEEP),
-        ("Pulp Fiction", ["Some Composer"], Decision.REVIEW),  # soundtrack credited to a person
+        # a soundtrack credited to a person: its title must say so (two words are no evidence)
+        ("Pulp Fiction (Music From The Motion Picture)", ["Some Composer"], Decision.REVIEW),
+        ("Pulp Fiction", ["Some Composer"], Decision.PRUNE),
         ("Pulp Fiction", [], Decision.KEEP),  # no credit: title only against compilations
         ("Lulu", [], Decision.PRUNE),
         ("Songs For Drella", ["Lou Reed", "John Cale"], Decision.KEEP),  # via the 2nd artist
@@ -254,7 +258,12 @@ def test_classify_rows_matches_classify_releases() -> None:
         (r.id, r.title, None, None) for r in es.releases if not r.credits
     ]
     rows.sort(key=lambda row: row[0])  # stable: credits keep their order
-    by_rows = classify_rows(index, rows, aliases=es.aliases)
-    by_records = classify_releases(index, es.releases, aliases=es.aliases)
-    assert by_rows.verdicts == by_records.verdicts
+    by_rows = classify_rows(index, rows, aliases=es.aliases)  # per release, not settled
+    prefs = es.preferences()
+    by_records = classify_releases(index, es.releases, aliases=es.aliases, preferences=prefs)
+    matched = {v.release_id: v for v in by_rows.verdicts}
+    records = album_records(es.releases, matched, prefs, es.aliases)
+    settled = by_rows.demoted(settle_albums(records, prefs))
+    assert settled.verdicts == by_records.verdicts
+    assert settled.verdicts != by_rows.verdicts  # the eval set has albums to settle
     assert len(by_rows.verdicts) == len(es.releases)

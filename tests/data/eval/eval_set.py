@@ -8,6 +8,12 @@ accents dropped, ALL CAPS, "and" for "&", typos in titles and artists, format su
 album (Discogs " (n)" artist suffixes, "(Remastered)" and edition pressings), every other
 album of the same artists (titles sharing words with owned ones), alias credits joined by
 artist id, multi-artist credits, and decoy artists whose names contain a library artist's.
+
+Fidelity cases (`FIDELITY`, issue 18): strangers whose short title names a library
+soundtrack, a library artist as a stranger's second credit, a near short title, homonym
+masters broken by the station's label or owned format, and a scale case: one library album
+against many same-titled strangers (homonym artists' masters, strangers, near titles).
+Every release has a master (an owned album's pressings share one).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from discogs_cache.library.catalog import CatalogEntry
+from discogs_cache.library.labels import LabelPreference
 from discogs_cache.matcher import (
     ArtistMappings,
     Classification,
@@ -27,6 +34,7 @@ from discogs_cache.matcher import (
     build_index,
     classify_releases,
 )
+from discogs_cache.matcher.albums import album_preferences
 from discogs_cache.normalize import strip_accents
 
 SOURCE = Path(__file__).with_name("discographies.txt")
@@ -113,6 +121,12 @@ class EvalSet:
     """release id -> library entry id of the album it is a pressing of (None: not owned)."""
     variations: dict[int, str] = field(default_factory=dict)
     """library entry id -> the name of the spelling variation applied."""
+    labels: list[LabelPreference] = field(default_factory=list)
+    cases: dict[str, tuple[set[int], set[int]]] = field(default_factory=dict)
+    """Fidelity case -> (its release ids, the ones the classifier must retain)."""
+
+    def preferences(self) -> dict:
+        return album_preferences(build_index(self.library).owned_formats, self.labels)
 
 
 @dataclass(frozen=True)
@@ -180,18 +194,27 @@ def build_eval_set() -> EvalSet:
     es = EvalSet()
     counter = {"release": 1, "entry": 1, "variation": 0}
 
-    def add_entry(artist: str, title: str, variation: str = "plain") -> int:
+    def add_entry(artist: str, title: str, variation: str = "plain", fmt: str | None = None) -> int:
         entry_id = counter["entry"]
         counter["entry"] += 1
-        es.library.append(CatalogEntry(entry_id, title, artist))
+        es.library.append(CatalogEntry(entry_id, title, artist, format=fmt))
         es.variations[entry_id] = variation
         return entry_id
 
-    def add_release(title: str, credits: tuple[Credit, ...], truth: int | None) -> None:
+    def add_release(
+        title: str,
+        credits: tuple[Credit, ...],
+        truth: int | None,
+        master: int | None = None,
+        fmt: str | None = None,
+        labels: tuple[str, ...] = (),
+    ) -> int:
         rid = counter["release"]
         counter["release"] += 1
-        es.releases.append(ReleaseRecord(rid, title, credits))
+        master = master if master is not None else 10**6 + rid
+        es.releases.append(ReleaseRecord(rid, title, credits, master, fmt, labels))
         es.truth[rid] = truth
+        return rid
 
     def owned(discogs_artist: str, library_artist: str, title: str, credits: tuple) -> None:
         varied = None
@@ -207,7 +230,7 @@ def build_eval_set() -> EvalSet:
             varied = vary(library_artist, title)
         entry = add_entry(*varied, variation=name) if varied else add_entry(library_artist, title)
         for suffix in rng.sample(PRESSINGS, rng.randint(1, 3)):
-            add_release(title + suffix, credits, entry)
+            add_release(title + suffix, credits, entry, master=entry)
 
     for number, (artist, owned_titles, other_titles) in enumerate(_parse()):
         credit = Credit(artist, 1000 + number)
@@ -239,7 +262,53 @@ def build_eval_set() -> EvalSet:
             add_release(title, (Credit(decoy, 7000 + number),), None)
     for artist, title in NOT_ON_DISCOGS:
         add_entry(artist, title, "not on discogs")
+    _fidelity_cases(es, add_entry, add_release)
     return es
+
+
+def _fidelity_cases(es: EvalSet, add_entry: Callable, add_release: Callable) -> None:
+    """The cases of each cause of lost precision at scale (see the module docstring)."""
+
+    def case(name: str, ids: list[int], retained: list[int]) -> None:
+        es.cases[name] = (set(ids), set(retained))
+
+    nation = add_entry("Soundtrack", "Nation", "compilation")
+    real = add_release("Nation (Original Motion Picture Soundtrack)", (Credit("A Composer", 8001),),
+                       nation)  # fmt: skip
+    strangers = [add_release("Nation", (Credit(f"Nation Band {i}", 8100 + i),), None)
+                 for i in range(3)]  # fmt: skip
+    case("soundtrack title stranger", [real, *strangers], [real])
+    second = add_release("Once Upon A Time In The West", (Credit("Ennio Stranger", 8200),
+                         Credit("Pixies", 1000)), None)  # fmt: skip
+    case("library artist second", [second], [])
+    dream = add_entry("Kate Bush", "Dream (2 cd set)")
+    near = add_release("Daydream", (Credit("Kate Bush", 8300),), None)
+    owned = add_release("Dream", (Credit("Kate Bush", 8300),), dream, master=8300)
+    case("near short title", [near, owned], [owned])
+    # homonyms with an identical title: the station's label, then its owned format decide
+    sky = add_entry("Galaxie 500", "Today", fmt="LP")
+    es.labels.append(LabelPreference("Galaxie 500", "Today", "Aurora"))
+    by_label = add_release("Today", (Credit("Galaxie 500", 8400),), sky, 8400, "CD", ("Aurora",))
+    other = add_release("Today", (Credit("Galaxie 500 (2)", 8401),), None, 8401, "Vinyl", ("Pye",))
+    case("homonym master, label", [by_label, other], [by_label])
+    tide = add_entry("Unwound", "Leaves", fmt="CD")
+    by_format = add_release("Leaves", (Credit("Unwound", 8500),), tide, 8500, "CD")
+    vinyl = add_release("Leaves", (Credit("Unwound (2)", 8501),), None, 8501, "Vinyl")
+    case("homonym master, format", [by_format, vinyl], [by_format])
+    # scale: one library album against many same-titled strangers
+    home = add_entry("Kids, The", "Home", fmt="LP")
+    add_entry("Soundtrack", "Home", "compilation")
+    es.labels.append(LabelPreference("The Kids", "Home", "Sub Pop"))
+    kids = (Credit("The Kids", 8600),)
+    kept = [add_release("Home", kids, home, 8600, "Vinyl", ("Sub Pop",)),
+            add_release("Home (Remastered)", kids, home, 8600, "CD")]  # fmt: skip
+    crowd = []
+    for i in range(2, 62):
+        crowd.append(add_release("Home", (Credit(f"The Kids ({i})", 8600 + i),), None, 8600 + i,
+                                 "CD", ("Other Label",)))  # fmt: skip
+        crowd.append(add_release("Home", (Credit(f"Home Band {i}", 8700 + i),), None))
+        crowd.append(add_release("Homes", (Credit(f"Kids ({i})", 8600 + i),), None))
+    case("scale: one album, many same-titled strangers", [*kept, *crowd], kept)
 
 
 def quality(es: EvalSet, classification: Classification) -> Quality:
@@ -271,13 +340,21 @@ def quality(es: EvalSet, classification: Classification) -> Quality:
     )
 
 
+def classify(es: EvalSet, mappings: ArtistMappings | None = None) -> Classification:
+    """The real classifier (per release, then albums settled) on the evaluation set."""
+    return classify_releases(
+        build_index(es.library),
+        es.releases,
+        aliases=es.aliases,
+        mappings=mappings,
+        preferences=es.preferences(),
+    )
+
+
 def evaluate(mappings: ArtistMappings | None = None) -> Quality:
     """Classify the evaluation set with the real classifier and measure it."""
     es = build_eval_set()
-    classification = classify_releases(
-        build_index(es.library), es.releases, aliases=es.aliases, mappings=mappings
-    )
-    return quality(es, classification)
+    return quality(es, classify(es, mappings))
 
 
 if __name__ == "__main__":
