@@ -41,6 +41,7 @@ from discogs_cache.matcher import (
     build_index,
     load_mappings,
 )
+from discogs_cache.matcher.albums import Preferences
 from discogs_cache.matcher.gcpause import paused_gc
 
 FILE_NAME = "classification.json"
@@ -192,9 +193,15 @@ class AlbumClassification:
         return self.classification.verdicts
 
 
-def finish(spill: Path) -> AlbumClassification:
-    """The cross-release pass over the spilled records: today it keeps the KEEP/REVIEW
-    verdicts and counts the rest (the rules judge each release alone)."""
+def finish(
+    spill: Path,
+    csv_dir: Path | None = None,
+    preferences: Preferences | None = None,
+    name_max: int | None = None,
+) -> AlbumClassification:
+    """The cross-release pass over the spilled records: keep the KEEP/REVIEW verdicts, count
+    the rest, then (with `csv_dir`, the CSVs just written) settle each album's masters as
+    the classify step does (`album_settle.settle`): the losers' verdicts turn PRUNE."""
     counts = Counter({d.name: 0 for d in Decision})
     reasons: Counter[str] = Counter()
     retained = []
@@ -204,7 +211,20 @@ def finish(spill: Path) -> AlbumClassification:
             reasons[row[8]] += 1
             if row[3] != Decision.PRUNE.name:
                 retained.append(_verdict(row))
-    return AlbumClassification(Classification(retained), dict(counts), dict(reasons))
+    classification = Classification(retained)
+    if csv_dir is not None:
+        from discogs_cache.convert.album_settle import settle
+
+        losers = settle(csv_dir, retained, preferences or {}, name_max)
+        for v in retained:
+            if v.release_id in losers:
+                counts[v.decision.name] -= 1
+                reasons[v.reason] -= 1
+                counts[Decision.PRUNE.name] += 1
+                reasons[losers[v.release_id]] += 1
+        classification = classification.demoted(losers)
+    reasons = +reasons  # a reason no verdict keeps is not reported
+    return AlbumClassification(classification, dict(counts), dict(reasons))
 
 
 def inputs_of(library_db: Path, mappings: Path | None) -> dict[str, Any]:

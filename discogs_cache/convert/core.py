@@ -17,6 +17,7 @@ from typing import Any
 
 from discogs_cache import faults, progress
 from discogs_cache.convert import albums, entities, releases, source
+from discogs_cache.convert.album_settle import SettleOptions
 from discogs_cache.convert.filter import IdSet, LibraryFilter, read_library_artists
 from discogs_cache.convert.output import CsvSet, format_rows
 from discogs_cache.convert.parallel import Workers, default_workers, start_early
@@ -89,6 +90,7 @@ def convert(
     mappings: Path | None = None,
     workers: int | None = None,
     chunk_size: int = CHUNK_SIZE,
+    settle_with: SettleOptions | None = None,
 ) -> ConvertSummary:
     """Convert the dump at `path` (file or directory) into CSVs under `output_dir`.
 
@@ -97,8 +99,9 @@ def convert(
     filter; its artists are the list when `library_artists` is not given) those releases
     are classified against the catalogue (and `mappings`) as verify would, only KEEP and
     REVIEW are written, and the classification goes to `classification.json` beside the
-    CSVs (`convert.albums`). Raises InputError for a missing path, an unknown root element,
-    a truncated file or no releases dump.
+    CSVs (`convert.albums`), each album's masters settled as the classify step would
+    (`settle_with`: the station's label preferences and hierarchy). Raises InputError for
+    a missing path, an unknown root element, a truncated file or no releases dump.
     """
     path, output_dir = Path(path), Path(output_dir)
     inputs = find_inputs(path)
@@ -131,7 +134,9 @@ def convert(
         classified.unlink(missing_ok=True)  # never beside CSVs of another run
         summary.files = outputs.commit()
         if library is not None and library.albums is not None and library_db is not None:
-            result = albums.finish(records)
+            settling = settle_with or SettleOptions()
+            prefs = settling.preferences(output_dir, Path(library_db))
+            result = albums.finish(records, output_dir, prefs, library.albums.name_max)
             albums.write_classification(classified, result, library_db, mappings)
             summary.classification = result.counts
     except BaseException:

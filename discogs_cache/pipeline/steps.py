@@ -141,8 +141,17 @@ def convert_step(ctx: Context) -> Outcome:
     mappings = Path(o.mappings) if o.mappings and library_db else None
     if library_db is not None:
         inputs += fingerprint(library_db) + (fingerprint(mappings) if mappings else [])
+    settle_with = None
+    if library_db is not None:  # convert settles albums as the classify step would
+        from discogs_cache.convert.album_settle import SettleOptions
+
+        prefs, label_inputs = _label_preferences(ctx)
+        hierarchy = Path(o.label_hierarchy) if o.label_hierarchy is not None else None
+        inputs += label_inputs + (fingerprint(hierarchy) if hierarchy else [])
+        settle_with = SettleOptions(prefs, hierarchy)
     summary = convert(Path(o.xml), ctx.csv_dir, library_artists=ctx.artists_file,
-                      library_db=library_db, mappings=mappings, workers=o.workers)  # fmt: skip
+                      library_db=library_db, mappings=mappings, workers=o.workers,
+                      settle_with=settle_with)  # fmt: skip
     for kind, ident, offset, why in summary.bad[:20]:
         progress.note(f"warning: skipped bad {kind} record {ident} at byte {offset}: {why}")
     outputs: dict[str, Any] = {
