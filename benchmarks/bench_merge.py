@@ -24,7 +24,6 @@ from collections.abc import Callable
 
 import psycopg
 from common import ratio, report, scratch_database, server_settings
-from psycopg import sql
 
 from discogs_cache.db import conninfo
 from discogs_cache.load.transform import CHILD_TARGETS, collapse_duplicates, load_child
