@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 ENV = "DISCOGS_CACHE_FAULT"
 ENV_LOG = "DISCOGS_CACHE_FAULT_LOG"
 ENV_SKIP = "DISCOGS_CACHE_FAULT_SKIP"
 
 _hits = 0
+_counting = threading.Lock()
+_fired = threading.Lock()
+"""Taken by the first thread that fires and never released: a second thread reaching a
+armed point meanwhile waits here for the SIGKILL instead of logging a second hit."""
 
 
 def armed() -> frozenset[str]:
@@ -35,9 +40,11 @@ def point(name: str) -> None:
     global _hits
     if ENV not in os.environ or name not in armed():
         return
-    _hits += 1
-    if _hits <= int(os.environ.get(ENV_SKIP, "0") or 0):
-        return
+    with _counting:
+        _hits += 1
+        if _hits <= int(os.environ.get(ENV_SKIP, "0") or 0):
+            return
+    _fired.acquire()
     log = os.environ.get(ENV_LOG)
     if log:
         with open(log, "a", encoding="utf-8") as handle:

@@ -61,6 +61,17 @@ def _name(column: str, limit: int = NAME_MAX) -> str:
     )
 
 
+# discogs_role_agg over a key's roles in order. It calls a SQL function per row, most of a
+# merge's cost: the roles are gathered by array_agg (C) and joined only for repeated keys
+_JOINED_ROLES = (
+    "(SELECT discogs_role_agg(u.role ORDER BY u.n) "
+    "FROM unnest(array_agg(x.role)) WITH ORDINALITY AS u (role, n))"
+)
+# the same for any key (discogs_role_agg starts from NULL: one row's role is itself, '' none)
+_MERGED_ROLE = (
+    f"CASE WHEN count(*) = 1 THEN NULLIF((array_agg(x.role))[1], '') ELSE {_JOINED_ROLES} END"
+)
+
 CHILD_TARGETS = (
     Target(
         "release_artist", "release_artist",
@@ -73,7 +84,7 @@ CHILD_TARGETS = (
         priority="extra, ord", truncated="artist_name", dedupe_first=True,
         merge=("x.release_id", "x.artist_name",
                "(array_agg(x.artist_id) FILTER (WHERE x.artist_id IS NOT NULL))[1]",
-               "min(x.extra)", "discogs_role_agg(x.role)"),
+               "min(x.extra)", _MERGED_ROLE),
         merge_role=True,
     ),
     Target(
@@ -299,7 +310,8 @@ def collapse_duplicates(cur: psycopg.Cursor, target: Target, schema: str | None 
 
     `schema` names where the table is when it is not the live one (a side-built copy)."""
     table = sql.Identifier(schema, target.table) if schema else sql.Identifier(target.table)
-    merged = _merge_roles(cur, table, target) if target.merge_role else 0
+    if target.merge_role:  # deletes every duplicate: nothing left to rank
+        return _merge_roles(cur, table, target)
     cur.execute(
         sql.SQL(
             "DELETE FROM {t} WHERE ctid = ANY (ARRAY(SELECT ranked.ord FROM ("
@@ -312,7 +324,7 @@ def collapse_duplicates(cur: psycopg.Cursor, target: Target, schema: str | None 
             prio=sql.SQL(target.priority),  # fixed per target, no user data
         )
     )
-    return merged + cur.rowcount
+    return cur.rowcount
 
 
 def load_metadata(cur: psycopg.Cursor) -> int:
@@ -332,11 +344,12 @@ def _merge_roles(cur: psycopg.Cursor, table: sql.Identifier, target: Target) -> 
     cur.execute(
         sql.SQL(
             "CREATE TEMP TABLE discogs_merged_roles ON COMMIT DROP AS "
-            "SELECT {xkey}, (array_agg(x.ord))[1] AS keep, discogs_role_agg(x.role) AS role "
+            "SELECT {xkey}, (array_agg(x.ord))[1] AS keep, {roles} AS role "
             "FROM (SELECT *, ctid AS ord FROM {t} ORDER BY {key}, {prio}) AS x "
             "GROUP BY {xkey} HAVING count(*) > 1"
         ).format(
             t=table, key=key, xkey=xkey, prio=sql.SQL(target.priority),  # fixed per target
+            roles=sql.SQL(_JOINED_ROLES),  # only for the keys HAVING keeps
         )
     )  # fmt: skip
     same = sql.SQL(" AND ").join(

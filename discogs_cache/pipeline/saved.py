@@ -22,6 +22,13 @@ def save_classification(path: Path, classification: Classification) -> None:
         "keep": sorted(classification.keep_ids),
         "review": sorted(classification.review_ids),
         "prune": sorted(classification.prune_ids),
+        # what the retained releases matched: dedup pairs them with their library album
+        # through it, so a resumed run must rank exactly as the run that classified
+        "matches": {
+            str(v.release_id): [v.score, v.credit, v.match_artist, v.match_title, v.reason]
+            for v in classification.verdicts
+            if v.release_id not in classification.prune_ids
+        },
     }
     write_text_atomic(path, json.dumps(data))
 
@@ -48,15 +55,23 @@ def load_classification(path: Path) -> Classification | None:
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        verdicts = [
-            Verdict(int(rid), decision, 1.0 if decision != Decision.PRUNE else 0.0)
-            for key, decision in (
-                ("keep", Decision.KEEP),
-                ("review", Decision.REVIEW),
-                ("prune", Decision.PRUNE),
-            )
-            for rid in data[key]
-        ]
+        matches = data.get("matches", {})
+        verdicts = []
+        for key, decision in (
+            ("keep", Decision.KEEP),
+            ("review", Decision.REVIEW),
+            ("prune", Decision.PRUNE),
+        ):
+            for rid in data[key]:
+                match = matches.get(str(rid))
+                if match is None:
+                    score = 1.0 if decision != Decision.PRUNE else 0.0
+                    verdicts.append(Verdict(int(rid), decision, score))
+                else:
+                    score, credit, artist, title, reason = match
+                    verdicts.append(
+                        Verdict(int(rid), decision, float(score), credit, artist, title, reason)
+                    )
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return Classification(verdicts)

@@ -13,6 +13,10 @@ Every call runs under a statement timeout (`timeout` seconds, default 2; None: t
 server's) and raises `LookupTimeout` when the server cancels it. `lookup_release` /
 `lookup_track` answer from the normalized exact keys first (`exact`). Other database errors
 are SQLAlchemy's; bad arguments raise `InputError`.
+
+This is the one package a consumer imports: the write-back path (`store_release`,
+`release_from_api`, from `discogs_cache.writeback`) and the Discogs request budget shared
+through PostgreSQL (`RateLimiter`, from `discogs_cache.ratelimit`) are named here too.
 """
 
 from __future__ import annotations
@@ -51,6 +55,15 @@ from discogs_cache.query.results import (
     Track,
     TrackMatch,
     TrackValidation,
+)
+from discogs_cache.ratelimit import RateLimiter
+from discogs_cache.writeback import (
+    Credit,
+    NewRelease,
+    NewTrack,
+    StoreSummary,
+    release_from_api,
+    store_release,
 )
 
 if TYPE_CHECKING:
@@ -129,10 +142,15 @@ __all__ = [
     "VALIDATE_MIN_SCORE",
     "ArtistMatch",
     "Bind",
+    "Credit",
     "LookupTimeout",
+    "NewRelease",
+    "NewTrack",
+    "RateLimiter",
     "ReleaseDetail",
     "ReleaseLookup",
     "ReleaseMatch",
+    "StoreSummary",
     "Track",
     "TrackLookup",
     "TrackMatch",
@@ -161,9 +179,11 @@ __all__ = [
     "lookup_track",
     "negative_key",
     "purge_expired",
+    "release_from_api",
     "remember_missing",
     "search_artists",
     "search_releases",
     "search_tracks",
+    "store_release",
     "validate_track",
 ]

@@ -109,7 +109,7 @@ def test_another_writer_holds_the_lock(pg_url: str) -> None:
         done = artwork(pg_url, fake)
         assert fake.log == []
     assert done.returncode == 75
-    assert done.stderr.startswith("error: another discogs-cache run is using ")
+    assert done.stderr.startswith("error: another discogs-cache writer is using ")
 
 
 def test_bad_token_file_and_old_schema(pg_url: str, empty_pg_url: str, tmp_path: Path) -> None:

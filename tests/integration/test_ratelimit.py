@@ -65,7 +65,9 @@ def test_processes_sharing_a_token_share_one_budget(pg_url: str) -> None:
     elapsed = max(stamps) - min(stamps)
     span = RateLimiter(pg_url, TOKEN, rate, window).span
     assert span == pytest.approx(window * (1 + SAFETY))
-    assert elapsed >= (workers * each - 1) * span / rate * 0.99
+    # client-side stamps are taken after acquire() returns: a first stamp delayed by the
+    # scheduler (2 busy cores) shortens the measured span, hence 5% of slack here
+    assert elapsed >= (workers * each - 1) * span / rate * 0.95
     assert elapsed < 3 * (workers * each) * window / rate
 
 
@@ -125,7 +127,7 @@ def _before_0005() -> str:
 
 
 def test_0005_downgrade_drops_only_its_table(empty_pg_url: str) -> None:
-    migrate.upgrade(empty_pg_url)
+    migrate.upgrade(empty_pg_url, "0005")  # later revisions have tables of their own
 
     def tables() -> set[str]:
         with psycopg.connect(empty_pg_url) as conn:
@@ -136,6 +138,7 @@ def test_0005_downgrade_drops_only_its_table(empty_pg_url: str) -> None:
     assert "discogs_rate_limit" in before
     migrate.downgrade(empty_pg_url, _before_0005())
     assert tables() == before - {"discogs_rate_limit"}
-    migrate.upgrade(empty_pg_url)
+    migrate.upgrade(empty_pg_url, "0005")
     assert tables() == before
+    migrate.upgrade(empty_pg_url)
     assert migrate.check(empty_pg_url) == []

@@ -107,3 +107,26 @@ def test_save_replaces_previous_state_atomically(tmp_path: Path) -> None:
     save_state(path, state)
     loaded = load_state(path)
     assert loaded is not None and list(loaded.steps) == ["schema"]
+
+
+def test_saved_classification_keeps_what_retained_releases_matched(tmp_path: Path) -> None:
+    """A resumed run's dedup pairs releases with their album exactly as the first run did."""
+    from discogs_cache.matcher.classify import Classification, Verdict
+    from discogs_cache.matcher.rules import Decision
+    from discogs_cache.matcher.run import matched_albums
+    from discogs_cache.pipeline.saved import load_classification, save_classification
+
+    made = Classification(
+        [
+            Verdict(1, Decision.KEEP, 0.93, "Björk", "bjork", "homogenic", "title"),
+            Verdict(2, Decision.REVIEW, 0.7, "Bjork", "bjork", "post", "fuzzy"),
+            Verdict(3, Decision.PRUNE, 0.1, "Someone", None, None, "unknown artist"),
+        ]
+    )
+    path = tmp_path / "classification.json"
+    save_classification(path, made)
+    loaded = load_classification(path)
+    assert loaded is not None
+    assert (loaded.keep_ids, loaded.review_ids, loaded.prune_ids) == ({1}, {2}, {3})
+    assert matched_albums(loaded) == matched_albums(made)
+    assert len(matched_albums(made)) == 2
